@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+"""Filters exposing the bond planner to roles and templates."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: bond_plan
+short_description: Plan every bond of a bonded OpenVPN fleet
+description:
+  - Validates C(bonded_openvpn_bonds) and returns the plan of every bond (ports, interfaces,
+    transfer and bundle addresses, marks, routing tables), ordered by bond id.
+  - Fails with every problem found, each naming the bond and the field.
+  - The companion filter C(bonded.openvpn.bond_sides) returns what one host plays.
+options:
+  _input:
+    description: The list of bonds (C(bonded_openvpn_bonds)).
+    type: list
+    elements: dict
+    required: true
+  pool:
+    description: The address pool (C(bonded_openvpn_pool)); bond C(id) selects its /24.
+    type: str
+    required: true
+  inventory:
+    description:
+      - C(hostvars), or a mapping of inventory hostname to the address a client dials.
+      - With C(hostvars), a host's C(ansible_host) is used, else its name.
+    type: raw
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Plan the fleet once, failing before any host changes
+  ansible.builtin.set_fact:
+    __bonded_openvpn_plan: "{{ bonded_openvpn_bonds | bonded.openvpn.bond_plan(bonded_openvpn_pool, hostvars) }}"
+
+- name: What this host plays
+  ansible.builtin.debug:
+    msg: "{{ __bonded_openvpn_plan | bonded.openvpn.bond_sides(inventory_hostname) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One planned bond per entry, with C(tunnel_list) holding one entry per tunnel.
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.bonded.openvpn.plugins.module_utils.plan import PlanError, build_plan, host_sides
+
+
+def _dial_addresses(inventory):
+    addresses = {}
+    for host in inventory:
+        entry = inventory[host]
+        if isinstance(entry, str):
+            addresses[host] = entry
+        else:
+            address = entry.get("ansible_host") if hasattr(entry, "get") else None
+            addresses[host] = str(address) if address else str(host)
+    return addresses
+
+
+def bond_plan(bonds, pool, inventory):
+    try:
+        return build_plan(bonds, pool, _dial_addresses(inventory))
+    except PlanError as error:
+        raise AnsibleFilterError(str(error))
+
+
+def bond_sides(plan, host):
+    return host_sides(plan, host)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"bond_plan": bond_plan, "bond_sides": bond_sides}
