@@ -19,7 +19,7 @@ options:
     elements: dict
     required: true
   pool:
-    description: The address pool (C(bonded_openvpn_pool)); bond C(id) selects its /24.
+    description: The address pool (C(bonded_openvpn_pool)); bond C(id) selects its /24. None means 10.255.0.0/16.
     type: str
     required: true
   inventory:

@@ -20,6 +20,7 @@ import netaddr
 
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_rules as rules
 
+DEFAULT_POOL = "10.255.0.0/16"
 TABLE_BASE = 10000
 RULE_PRIORITY_BASE = 5000
 BLOCK_PREFIX = 24
@@ -45,6 +46,8 @@ def _label(bond, position):
 
 
 def _parse_pool(pool):
+    if pool is None:
+        pool = DEFAULT_POOL
     try:
         network = netaddr.IPNetwork(str(pool))
     except (netaddr.AddrFormatError, ValueError, TypeError):
@@ -182,7 +185,8 @@ def _bond(bond, pool, hosts):
 def build_plan(bonds, pool, hosts):
     """Validates and plans every bond.
 
-    ``hosts`` maps each inventory hostname to the address a client dials by default.
+    ``hosts`` maps each inventory hostname to the address a client dials by default;
+    ``pool`` None means DEFAULT_POOL.
     Returns a list of planned bonds, ordered by id.
     """
     pool_network = validate(bonds, pool, hosts)

@@ -1,0 +1,35 @@
+# One entry point for people and CI. Every target installs what it needs (lab/bootstrap).
+SCENARIOS ?= default
+RUN := lab/run
+
+.PHONY: test bootstrap image lint unit molecule demo demo-clean build
+
+test: lint unit molecule
+
+bootstrap:
+	@lab/bootstrap
+
+image: bootstrap
+	@lab/build-image
+
+lint: bootstrap
+	$(RUN) yamllint -s .
+	$(RUN) ansible-lint --strict
+
+unit: bootstrap
+	$(RUN) pytest -q tests/unit
+
+molecule: image
+	@for scenario in $(SCENARIOS); do \
+		echo "=== molecule test -s $$scenario"; \
+		$(RUN) molecule test -s $$scenario || exit 1; \
+	done
+
+build: bootstrap
+	$(RUN) ansible-galaxy collection build --force --output-path .cache/dist
+
+demo: image
+	@$(RUN) lab/demo/demo up
+
+demo-clean: bootstrap
+	@$(RUN) lab/demo/demo down

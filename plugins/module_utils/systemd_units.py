@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+"""One place that talks to systemctl, in batches, and never acts in check mode."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+SHOW_PROPERTIES = ("Id", "ActiveState", "UnitFileState", "MainPID")
+
+
+class SystemdUnits(object):
+    def __init__(self, module):
+        self.module = module
+        self.systemctl = module.get_bin_path("systemctl", required=True)
+
+    def show(self, units):
+        """Returns {unit: {ActiveState, UnitFileState, MainPID}} with one systemctl call."""
+        if not units:
+            return {}
+        rc, out, err = self.module.run_command(
+            [self.systemctl, "show", "--no-pager", "-p", ",".join(SHOW_PROPERTIES)] + list(units))
+        if rc != 0:
+            self.module.fail_json(msg="systemctl show failed: %s" % err.strip())
+        states, current = {}, {}
+        for line in out.splitlines() + [""]:
+            if not line.strip():
+                if current.get("Id"):
+                    states[current["Id"]] = current
+                current = {}
+                continue
+            key, _, value = line.partition("=")
+            current[key] = value
+        return states
+
+    def run(self, verb, units, *flags):
+        if not units or self.module.check_mode:
+            return
+        rc, out, err = self.module.run_command([self.systemctl, verb] + list(flags) + list(units))
+        if rc != 0:
+            self.module.fail_json(
+                msg="systemctl %s %s failed: %s; see 'journalctl -u %s' on the host"
+                % (verb, " ".join(units), (err or out).strip(), units[0]))

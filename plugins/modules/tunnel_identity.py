@@ -1,0 +1,179 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: tunnel_identity
+short_description: Host key, self-signed certificate and tls-crypt keys for bonded OpenVPN
+description:
+  - Makes the host's EC P-256 private key and self-signed certificate on the host itself, so
+    the private key never travels; peers pin the certificate by its SHA-256 fingerprint.
+  - Makes one tls-crypt key per bond that this host serves (C(openvpn --genkey tls-crypt)).
+  - Existing keys are kept; set O(rotate=true) to replace them.
+  - Returns fingerprints and digests only, never key material.
+version_added: 0.1.0
+author: bonded.openvpn maintainers
+options:
+  config_dir:
+    description: Root of the collection's OpenVPN files on the host.
+    type: path
+    default: /etc/openvpn/bonded
+  common_name:
+    description: Subject CN of a newly made certificate (informational; peers pin the fingerprint).
+    type: str
+    required: true
+  served_bonds:
+    description: Names of the bonds this host is the server of; each gets a tls-crypt key.
+    type: list
+    elements: str
+    default: []
+  rotate:
+    description: Replace the host key and certificate and the served bonds' tls-crypt keys.
+    type: bool
+    default: false
+  valid_days:
+    description: Validity of a newly made certificate.
+    type: int
+    default: 3650
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The diff shows fingerprints and digests, never key material.
+"""
+
+EXAMPLES = r"""
+- name: Ensure this host's identity and the tls-crypt keys of the bonds it serves
+  bonded.openvpn.tunnel_identity:
+    common_name: "{{ inventory_hostname }}"
+    served_bonds: [paris, berlin]
+  register: identity
+"""
+
+RETURN = r"""
+fingerprint:
+  description: SHA-256 fingerprint of the host certificate, C(AB:CD:...); null in check mode before it exists.
+  returned: always
+  type: str
+tls_crypt:
+  description: Per served bond, whether its key exists and the key's SHA-256 digest.
+  returned: always
+  type: dict
+  sample: {"paris": {"present": true, "sha256": "9f2c..."}}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bonded.openvpn.plugins.module_utils.instance_config import (
+    digest, identity_paths, tls_crypt_path)
+from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certificate_fingerprint
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def _make_identity(module, key_path, cert_path):
+    openssl = module.get_bin_path("openssl", required=True)
+    directory = os.path.dirname(key_path)
+    tmp_key, tmp_cert = key_path + ".new", cert_path + ".new"
+    old_umask = os.umask(0o077)
+    try:
+        rc, _, err = module.run_command([
+            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", str(module.params["valid_days"]), "-subj", "/CN=%s" % module.params["common_name"],
+            "-keyout", tmp_key, "-out", tmp_cert])
+    finally:
+        os.umask(old_umask)
+    if rc != 0:
+        module.fail_json(msg="openssl could not make the host key in %s: %s" % (directory, err.strip()))
+    os.chmod(tmp_key, 0o600)
+    os.chmod(tmp_cert, 0o644)
+    os.rename(tmp_key, key_path)
+    os.rename(tmp_cert, cert_path)
+
+
+def _make_tls_crypt(module, path):
+    openvpn = module.get_bin_path("openvpn", required=True)
+    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
+    tmp = path + ".new"
+    old_umask = os.umask(0o077)
+    try:
+        rc, _, err = module.run_command([openvpn, "--genkey", "tls-crypt", tmp])
+    finally:
+        os.umask(old_umask)
+    if rc != 0:
+        module.fail_json(msg="openvpn --genkey tls-crypt failed for %s: %s" % (path, err.strip()))
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)
+
+
+def ensure_identity(module, result):
+    key_path, cert_path = identity_paths(module.params["config_dir"])
+    cert = _read(cert_path)
+    have = cert is not None and os.path.exists(key_path)
+    before = certificate_fingerprint(cert) if have else None
+    if have and not module.params["rotate"]:
+        result["fingerprint"] = before
+        return
+    result["changed"] = True
+    result["diff"]["before"]["fingerprint"] = before
+    if module.check_mode:
+        result["fingerprint"] = None
+        result["diff"]["after"]["fingerprint"] = "(new key made on apply)"
+        return
+    _make_identity(module, key_path, cert_path)
+    result["fingerprint"] = certificate_fingerprint(_read(cert_path))
+    result["diff"]["after"]["fingerprint"] = result["fingerprint"]
+
+
+def ensure_tls_crypt(module, result, bond):
+    path = tls_crypt_path(module.params["config_dir"], bond)
+    key = _read(path)
+    if key is not None and not module.params["rotate"]:
+        result["tls_crypt"][bond] = {"present": True, "sha256": digest(key)}
+        return
+    result["changed"] = True
+    result["diff"]["before"]["tls_crypt_" + bond] = digest(key) if key is not None else None
+    if module.check_mode:
+        result["tls_crypt"][bond] = {"present": key is not None, "sha256": None}
+        result["diff"]["after"]["tls_crypt_" + bond] = "(new key made on apply)"
+        return
+    _make_tls_crypt(module, path)
+    new_digest = digest(_read(path))
+    result["tls_crypt"][bond] = {"present": True, "sha256": new_digest}
+    result["diff"]["after"]["tls_crypt_" + bond] = new_digest
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            config_dir=dict(type="path", default="/etc/openvpn/bonded"),
+            common_name=dict(type="str", required=True),
+            served_bonds=dict(type="list", elements="str", default=[]),
+            rotate=dict(type="bool", default=False),
+            valid_days=dict(type="int", default=3650),
+        ),
+        supports_check_mode=True,
+    )
+    identity_dir = os.path.dirname(identity_paths(module.params["config_dir"])[0])
+    if not os.path.isdir(identity_dir) and not module.check_mode:
+        module.fail_json(msg="%s does not exist; apply the bonded.openvpn.install role first" % identity_dir)
+    result = dict(changed=False, fingerprint=None, tls_crypt={}, diff=dict(before={}, after={}))
+    ensure_identity(module, result)
+    for bond in module.params["served_bonds"]:
+        ensure_tls_crypt(module, result, bond)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
