@@ -6,6 +6,7 @@ LAB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LAB_CACHE="${LAB_CACHE:-$LAB_ROOT/.cache/lab}"
 LAB_NETWORK_PREFIX="${LAB_NETWORK_PREFIX:-bonded-lab}"
 mkdir -p "$LAB_CACHE"
+export LAB_ROOT LAB_CACHE
 
 lab_write_containers_conf() {
     local nofile nproc

@@ -1,5 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: contributors to bonded.openvpn
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -14,7 +17,9 @@ description:
   - Existing keys are kept; set O(rotate=true) to replace them.
   - Returns fingerprints and digests only, never key material.
 version_added: 0.1.0
-author: bonded.openvpn maintainers
+author: bonded.openvpn maintainers (@bonded)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   config_dir:
     description: Root of the collection's OpenVPN files on the host.
@@ -40,8 +45,11 @@ options:
 attributes:
   check_mode:
     support: full
+    details: Reports what it would make, write, start, restart or remove, and does none of it.
   diff_mode:
     support: full
+  platform:
+    platforms: posix
     details: The diff shows fingerprints and digests, never key material.
 """
 

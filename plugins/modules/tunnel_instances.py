@@ -1,5 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: contributors to bonded.openvpn
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -16,7 +19,9 @@ description:
   - Stops, disables and deletes instances and tls-crypt keys that the plan no longer has:
   - Its cost does not grow with Ansible tasks per tunnel; systemd is asked in batches.
 version_added: 0.1.0
-author: bonded.openvpn maintainers
+author: bonded.openvpn maintainers (@bonded)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   sides:
     description: What this host plays, from the C(bonded.openvpn.bond_sides) filter.
@@ -74,8 +79,11 @@ options:
 attributes:
   check_mode:
     support: full
+    details: Reports what it would make, write, start, restart or remove, and does none of it.
   diff_mode:
     support: full
+  platform:
+    platforms: posix
     details: Config diffs are shown in full (they hold paths, not keys); key changes show digests.
 """
 

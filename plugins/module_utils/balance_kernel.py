@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+"""Reads the balancer's objects from the kernel (ip, nft) and brings them to a desired
+state with as few commands as possible: one ``ip -batch`` for addresses, one atomic
+``nft -f`` transaction, one ``ip -batch`` for rules and routes.
+
+Only objects in a ``Scope`` are looked at: routes and rules tagged with the balancer's
+protocol number, nftables tables with its prefix, and bundle addresses it was told about.
+``run(argv, data=None) -> (rc, stdout, stderr)`` is the only way out, so the module (with
+check mode) and the watchdog (plain subprocess) share this code.
+
+Standard library only: also installed on the host for the watchdog.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+from . import balance_render as render
+from . import balance_spec as bspec
+
+ROUTE_TYPES = {None: "unicast", "1": "unicast", "unicast": "unicast", "7": "unreachable", "unreachable": "unreachable"}
+
+
+class KernelError(RuntimeError):
+    pass
+
+
+class Scope(object):
+    """What one reconcile may change. ``main_dsts`` None: every main-table route we own."""
+
+    def __init__(self, priorities, tables, nft_tables=None, main_dsts=None, addresses=()):
+        self.priorities, self.tables = priorities, tables
+        self.nft_tables, self.main_dsts, self.addresses = nft_tables, main_dsts, set(addresses)
+
+    @classmethod
+    def bond(cls, spec):
+        return cls(bspec.priority_range(spec["id"]), bspec.table_range(spec["id"]),
+                   nft_tables={bspec.nft_table(spec["bond"])}, main_dsts=set(bspec.destinations(spec)),
+                   addresses={spec["local_bundle"]})
+
+    @classmethod
+    def host(cls, addresses):
+        return cls(bspec.all_priorities(), bspec.all_tables(), addresses=addresses)
+
+    def has_rule(self, rule):
+        return self.priorities[0] <= rule.priority <= self.priorities[1]
+
+    def has_route(self, route):
+        if route.table == bspec.MAIN_TABLE:
+            return self.main_dsts is None or route.dst in self.main_dsts
+        return self.tables[0] <= route.table <= self.tables[1]
+
+    def has_nft_table(self, name):
+        if self.nft_tables is None:
+            return bspec.bond_of_nft_table(name) is not None
+        return name in self.nft_tables
+
+
+class Current(object):
+    def __init__(self):
+        self.addresses = set()
+        self.rules = set()
+        self.routes = {}
+        self.nft = {}        # name -> {"listing": text, "input": what we applied, or None if it drifted}
+        self.interfaces = {}  # name -> {"ifindex": int, "up": bool}
+
+    def up(self):
+        return set(name for name, link in self.interfaces.items() if link["up"])
+
+
+def _json(text):
+    return json.loads(text) if text.strip() else []
+
+
+def parse_addresses(text):
+    """Host addresses (/32) on lo, from ``ip -j addr show dev lo``."""
+    found = set()
+    for link in _json(text):
+        for info in link.get("addr_info", []):
+            if info.get("family") == "inet" and info.get("prefixlen") == 32:
+                found.add(info["local"])
+    return found
+
+
+def parse_rules(text):
+    """Our policy rules (protocol 194), from ``ip -N -j rule show``."""
+    found = set()
+    for rule in _json(text):
+        if str(rule.get("protocol")) != str(bspec.ROUTE_PROTOCOL) or "fwmark" not in rule:
+            continue
+        found.add(render.Rule(int(rule["priority"]), int(rule["fwmark"], 0), int(rule["table"])))
+    return found
+
+
+def _dst(value):
+    if value == "default":
+        return "0.0.0.0/0"
+    return value if "/" in value else value + "/32"
+
+
+def parse_routes(text):
+    """Our routes in every table, from ``ip -N -j route show table all proto 194`` (which
+    leaves the protocol out of each route, since the filter implies it)."""
+    found = {}
+    for route in _json(text):
+        if str(route.get("protocol", bspec.ROUTE_PROTOCOL)) != str(bspec.ROUTE_PROTOCOL):
+            continue
+        table = route.get("table", str(bspec.MAIN_TABLE))
+        table = bspec.MAIN_TABLE if table == "main" else int(table)
+        if "nexthops" in route:
+            hops = tuple((hop["dev"], hop.get("weight", 1)) for hop in route["nexthops"])
+        else:
+            hops = ((route["dev"], 1),) if "dev" in route else ()
+        kind = ROUTE_TYPES.get(route.get("type"), str(route.get("type")))
+        parsed = render.Route(table, _dst(route["dst"]), int(route.get("metric", 0)), kind, hops, route.get("prefsrc"))
+        found[parsed[:3]] = parsed
+    return found
+
+
+def parse_links(text):
+    return dict((link["ifname"], {"ifindex": link["ifindex"], "up": "UP" in link.get("flags", [])})
+                for link in _json(text))
+
+
+def parse_nft_tables(text):
+    """Table names of family ip, from ``nft list tables ip``."""
+    return set(line.split()[2] for line in text.splitlines() if line.startswith("table ip "))
+
+
+class Kernel(object):
+    def __init__(self, run, run_dir=bspec.RUN_DIR):
+        self.run, self.run_dir = run, run_dir
+
+    def _out(self, argv, data=None):
+        rc, out, err = self.run(argv, data)
+        if rc != 0:
+            raise KernelError("'%s' failed (rc %d): %s" % (" ".join(argv), rc, (err or out).strip()))
+        return out
+
+    def read(self, scope):
+        current = Current()
+        current.addresses = parse_addresses(self._out(["ip", "-N", "-j", "addr", "show", "dev", "lo"]))
+        current.rules = set(r for r in parse_rules(self._out(["ip", "-N", "-j", "rule", "show"])) if scope.has_rule(r))
+        routes = parse_routes(self._out(["ip", "-N", "-j", "route", "show", "table", "all", "proto",
+                                         str(bspec.ROUTE_PROTOCOL)]))
+        current.routes = dict((key, route) for key, route in routes.items() if scope.has_route(route))
+        current.interfaces = parse_links(self._out(["ip", "-N", "-j", "link", "show"]))
+        for name in sorted(parse_nft_tables(self._out(["nft", "list", "tables", "ip"]))):
+            if scope.has_nft_table(name):
+                listing = self._out(["nft", "list", "table", "ip", name])
+                snapshot = self._snapshot(name)
+                current.nft[name] = {"listing": listing,
+                                     "input": snapshot["input"] if snapshot.get("listing") == listing else None}
+        return current
+
+    def _snapshot(self, name):
+        try:
+            with open(bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir)) as handle:
+                return json.load(handle)
+        except (IOError, OSError, ValueError):
+            return {}
+
+    def _save_snapshot(self, name, text):
+        listing = self._out(["nft", "list", "table", "ip", name])
+        write_atomic(bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir),
+                     json.dumps({"input": text, "listing": listing}))
+
+    def apply(self, changes):
+        """Runs a plan from ``plan_changes``; raises KernelError naming what failed."""
+        if changes.address_adds:
+            self._out(["ip", "-force", "-batch", "-"], "".join(line + "\n" for line in changes.address_adds))
+        if changes.nft_script:
+            self._out(["nft", "-f", "-"], changes.nft_script)
+            for name, text in sorted(changes.nft_replaced.items()):
+                self._save_snapshot(name, text)
+            for name in changes.nft_deleted:
+                remove_file(bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir))
+        if changes.ip_commands:
+            self._out(["ip", "-force", "-batch", "-"], "".join(line + "\n" for line in changes.ip_commands))
+
+
+class Changes(object):
+    def __init__(self):
+        self.address_adds, self.ip_commands, self.summary = [], [], []
+        self.nft_replaced, self.nft_deleted, self.nft_script = {}, [], ""
+
+    def __bool__(self):
+        return bool(self.summary)
+
+    __nonzero__ = __bool__
+
+
+def route_command(verb, route):
+    words = ["route", verb]
+    if route.kind != "unicast":
+        words.append(route.kind)
+    words += [route.dst, "table", str(route.table), "proto", str(bspec.ROUTE_PROTOCOL)]
+    if route.metric:
+        words += ["metric", str(route.metric)]
+    if verb == "del":
+        return " ".join(words)
+    if route.src:
+        words += ["src", route.src]
+    if len(route.nexthops) == 1:
+        words += ["dev", route.nexthops[0][0]]
+    else:
+        for interface, weight in route.nexthops:
+            words += ["nexthop", "dev", interface, "weight", str(weight)]
+    return " ".join(words)
+
+
+def rule_command(verb, rule):
+    return "rule %s priority %d fwmark %d table %d protocol %d" % (
+        verb, rule.priority, rule.mark, rule.table, bspec.ROUTE_PROTOCOL)
+
+
+def plan_changes(want, current, scope):
+    """What to run so that ``current`` (within ``scope``) becomes ``want``."""
+    changes = Changes()
+    for address in sorted(want.addresses - current.addresses):
+        changes.address_adds.append("address add %s/32 dev lo" % address)
+        changes.summary.append("add address %s/32 on lo" % address)
+    nft = []
+    for name, text in sorted(want.nft.items()):
+        if current.nft.get(name, {}).get("input") != text:
+            nft += ["table ip %s" % name, "delete table ip %s" % name, text]
+            changes.nft_replaced[name] = text
+            changes.summary.append("load nftables table ip %s" % name)
+    for name in sorted(set(current.nft) - set(want.nft)):
+        nft.append("delete table ip %s" % name)
+        changes.nft_deleted.append(name)
+        changes.summary.append("delete nftables table ip %s" % name)
+    changes.nft_script = "\n".join(nft) + "\n" if nft else ""
+    for rule in sorted(want.rules - current.rules):
+        changes.ip_commands.append(rule_command("add", rule))
+        changes.summary.append(rule_command("add", rule))
+    for key, route in sorted(want.routes.items()):
+        if current.routes.get(key) != route:
+            changes.ip_commands.append(route_command("replace", route))
+            changes.summary.append(route_command("replace", route))
+    for key in sorted(set(current.routes) - set(want.routes)):
+        changes.ip_commands.append(route_command("del", current.routes[key]))
+        changes.summary.append(route_command("del", current.routes[key]))
+    for rule in sorted(current.rules - want.rules):
+        changes.ip_commands.append(rule_command("del", rule))
+        changes.summary.append(rule_command("del", rule))
+    for address in sorted((scope.addresses & current.addresses) - want.addresses):
+        changes.ip_commands.append("address del %s/32 dev lo" % address)
+        changes.summary.append("delete address %s/32 from lo" % address)
+    return changes
+
+
+def describe(addresses, rules, routes, nft):
+    """A stable text form of managed objects, for diffs."""
+    lines = ["address %s/32 dev lo" % address for address in sorted(addresses)]
+    lines += [rule_command("add", rule).replace("rule add", "rule", 1) for rule in sorted(rules)]
+    lines += [route_command("replace", route).replace("route replace", "route", 1) for _key, route in sorted(routes.items())]
+    for name, text in sorted(nft.items()):
+        lines += text.rstrip("\n").splitlines()
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def describe_current(current, scope, want):
+    """``current`` as ``describe`` shows it; only addresses the scope or ``want`` knows."""
+    nft = dict((name, entry["input"] or "# table ip %s differs from what was loaded:\n%s" % (name, entry["listing"]))
+               for name, entry in current.nft.items())
+    return describe(current.addresses & (scope.addresses | want.addresses), current.rules, current.routes, nft)
+
+
+def write_atomic(path, text):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.rename(tmp, path)
+
+
+def remove_file(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

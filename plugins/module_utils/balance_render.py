@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+"""What the data path of a bond should be, given which tunnels are live and which tunnel
+interfaces are up: the bundle address, policy rules, routes and the nftables table.
+
+Pure functions over the spec (see balance_spec); nothing here reads or changes the host.
+Standard library only: also installed on the host for the watchdog.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+from . import balance_spec as bspec
+
+# kind: "unicast" or "unreachable"; nexthops: ((interface, weight), ...); src: preferred source.
+# A route is keyed by (table, dst, metric): one destination has several, by preference.
+Route = namedtuple("Route", "table dst metric kind nexthops src")
+# The last resort for the peer's addresses: never the default route, in clear.
+BACKSTOP_METRIC = 4294967295
+Rule = namedtuple("Rule", "priority mark table")
+
+
+class Desired(object):
+    """The managed objects one or more bonds want on the host."""
+
+    def __init__(self):
+        self.addresses = set()      # bundle addresses, each a /32 on lo
+        self.rules = set()          # Rule
+        self.routes = {}            # (table, dst, metric) -> Route
+        self.nft = {}               # nft table name -> nft input text
+
+    def merge(self, other):
+        self.addresses |= other.addresses
+        self.rules |= other.rules
+        self.routes.update(other.routes)
+        self.nft.update(other.nft)
+        return self
+
+
+def spread_slots(weights):
+    """Smooth weighted round robin over ``[(index, weight), ...]``: the tunnel of each
+    ``numgen`` slot. Weights are reduced by their common divisor and interleaved (3:1:1:1
+    gives 0,1,0,2,0,3 rather than 0,0,0,1,2,3), so no tunnel gets bursts."""
+    divisor = 0
+    for _index, weight in weights:
+        divisor = _gcd(divisor, weight)
+    weights = [(index, weight // divisor) for index, weight in weights]
+    total = sum(weight for _index, weight in weights)
+    current = dict((index, 0) for index, _weight in weights)
+    slots = []
+    for _slot in range(total):
+        for index, weight in weights:
+            current[index] += weight
+        chosen = max(weights, key=lambda item: (current[item[0]], -item[0]))[0]
+        current[chosen] -= total
+        slots.append(chosen)
+    return slots
+
+
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
+
+
+def _live_tunnels(spec, live):
+    chosen = set(bspec.effective_live(spec, live))
+    return [tunnel for tunnel in spec["tunnels"] if tunnel["index"] in chosen]
+
+
+def _carriers(spec, live, up):
+    """Live tunnels whose interface is up: the only ones a route can point into."""
+    return [tunnel for tunnel in _live_tunnels(spec, live) if tunnel["interface"] in up]
+
+
+def _main_routes(spec, dst, carriers, multipath):
+    """The main table's routes to one of the peer's destinations, by metric: the spreading
+    route (flow mode) or the first live tunnel (packet mode, for unmarked packets and loose
+    rp_filter), then every live tunnel alone, then unreachable. A route vanishes with its
+    tunnel's interface; the next one then carries the traffic until the watchdog acts,
+    and nothing ever falls through to the default route in clear."""
+    routes = []
+    if multipath and len(carriers) > 1:
+        hops = tuple((tunnel["interface"], tunnel["weight"]) for tunnel in carriers)
+        routes.append(Route(bspec.MAIN_TABLE, dst, 0, "unicast", hops, spec["local_bundle"]))
+    for tunnel in carriers:
+        routes.append(Route(bspec.MAIN_TABLE, dst, len(routes), "unicast", ((tunnel["interface"], 1),),
+                            spec["local_bundle"]))
+    routes.append(Route(bspec.MAIN_TABLE, dst, BACKSTOP_METRIC, "unreachable", (), None))
+    return routes
+
+
+def _nft_set(items):
+    return "{ %s }" % ", ".join(items)
+
+
+def render_nft(spec, live):
+    """The bond's whole nftables table. Packet mode marks the peer's traffic per packet
+    (numgen over the live tunnels, weights repeated); SNAT rewrites the client's sources to
+    its bundle address, one address whatever the tunnel, so conntrack stays right."""
+    lines = ["table ip %s {" % bspec.nft_table(spec["bond"]),
+             '\tcomment "bonded.openvpn bond %s, %s side, balance %s"' % (spec["bond"], spec["role"], spec["balance"])]
+    if spec["balance"] == "packet":
+        marks = dict((tunnel["index"], tunnel["mark"]) for tunnel in spec["tunnels"])
+        slots = spread_slots([(t["index"], t["weight"]) for t in _live_tunnels(spec, live)])
+        mapping = _nft_set("%d : %d" % (slot, marks[index]) for slot, index in enumerate(slots))
+        rule = "ip daddr @peer meta mark set numgen inc mod %d map %s" % (len(slots), mapping)
+        lines += ["\tset peer {", "\t\ttype ipv4_addr", "\t\tflags interval",
+                  "\t\telements = %s" % _nft_set(bspec.destinations(spec)), "\t}",
+                  # Forwarded traffic is marked before routing; locally sent traffic needs a
+                  # route-type chain, or the new mark does not re-route the packet.
+                  "\tchain prerouting {", "\t\ttype filter hook prerouting priority mangle; policy accept;",
+                  "\t\t" + rule, "\t}",
+                  "\tchain output {", "\t\ttype route hook output priority mangle; policy accept;",
+                  "\t\t" + rule, "\t}"]
+    if spec["snat"]:
+        own = [spec["local_bundle"]] + [tunnel["local_address"] for tunnel in spec["tunnels"]]
+        lines += ["\tchain postrouting {", "\t\ttype nat hook postrouting priority srcnat; policy accept;",
+                  '\t\toifname "bo-%s-*" ip saddr != %s snat ip to %s'
+                  % (spec["bond"], _nft_set(own), spec["local_bundle"]), "\t}"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def desired(spec, live, up):
+    """``live``: indexes the watchdog found alive (None: unknown, all); ``up``: names of
+    the tunnel interfaces that exist and are up (routes cannot point into the others)."""
+    want = Desired()
+    want.addresses.add(spec["local_bundle"])
+    want.nft[bspec.nft_table(spec["bond"])] = render_nft(spec, live)
+    carriers = _carriers(spec, live, up)
+    if spec["balance"] == "packet":
+        for tunnel in spec["tunnels"]:
+            want.rules.add(Rule(tunnel["rule_priority"], tunnel["mark"], tunnel["table"]))
+            if tunnel["interface"] in up:
+                route = Route(tunnel["table"], "0.0.0.0/0", 0, "unicast", ((tunnel["interface"], 1),),
+                              spec["local_bundle"])
+                want.routes[route[:3]] = route
+    for dst in bspec.destinations(spec):
+        for route in _main_routes(spec, dst, carriers, spec["balance"] == "flow"):
+            want.routes[route[:3]] = route
+    return want
