@@ -11,7 +11,8 @@ description:
   - Validates C(bonded_openvpn_bonds) and returns the plan of every bond (ports, interfaces,
     transfer and bundle addresses, marks, routing tables), ordered by bond id.
   - Fails with every problem found, each naming the bond and the field.
-  - The companion filter C(bonded.openvpn.bond_sides) returns what one host plays.
+  - The companion filter C(bonded.openvpn.bond_sides) returns what one host plays;
+    its optional C(exclude) (a list of bond names, or C(all)) leaves out bonds being removed.
 options:
   _input:
     description: The list of bonds (C(bonded_openvpn_bonds)).
@@ -71,8 +72,13 @@ def bond_plan(bonds, pool, inventory):
         raise AnsibleFilterError(str(error))
 
 
-def bond_sides(plan, host):
-    return host_sides(plan, host)
+def bond_sides(plan, host, exclude=None):
+    """``exclude``: bond names to leave out (being removed), or "all"."""
+    if exclude == "all":
+        return []
+    if exclude is not None and not isinstance(exclude, (list, tuple)):
+        raise AnsibleFilterError("bonded_openvpn_remove must be a list of bond names or \"all\", got %r" % (exclude,))
+    return [side for side in host_sides(plan, host) if side["bond"] not in (exclude or [])]
 
 
 class FilterModule(object):

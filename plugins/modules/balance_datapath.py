@@ -129,6 +129,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_liveness
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_render as render
@@ -143,14 +144,6 @@ PACKAGE = "bonded_openvpn_balance"
 # The watchdog's code: the same files this module runs, so both build the data path alike.
 # (Importing them here is also what makes Ansible ship them with the module.)
 ENGINE = (bspec, render, kernel, balance_liveness, balance_watchdog, probe)
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 def _digest(content):

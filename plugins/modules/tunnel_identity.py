@@ -38,6 +38,14 @@ options:
     description: Replace the host key and certificate and the served bonds' tls-crypt keys.
     type: bool
     default: false
+  state:
+    description:
+      - V(present) makes what is missing; V(absent) deletes the host key and certificate
+        (for a host left with no bond; tls-crypt keys are removed with their bonds by
+        M(bonded.openvpn.tunnel_instances)).
+    type: str
+    choices: [present, absent]
+    default: present
   valid_days:
     description: Validity of a newly made certificate.
     type: int
@@ -77,17 +85,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
 from ansible_collections.bonded.openvpn.plugins.module_utils.instance_config import (
     digest, identity_paths, tls_crypt_path)
 from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certificate_fingerprint
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 def _make_identity(module, key_path, cert_path):
@@ -123,6 +124,19 @@ def _make_tls_crypt(module, path):
         module.fail_json(msg="openvpn --genkey tls-crypt failed for %s: %s" % (path, err.strip()))
     os.chmod(tmp, 0o600)
     os.rename(tmp, path)
+
+
+def remove_identity(module, result):
+    key_path, cert_path = identity_paths(module.params["config_dir"])
+    present = [path for path in (key_path, cert_path) if os.path.exists(path)]
+    if not present:
+        return
+    result["changed"] = True
+    result["diff"]["before"]["fingerprint"] = certificate_fingerprint(_read(cert_path))
+    result["diff"]["after"]["fingerprint"] = None
+    if not module.check_mode:
+        for path in present:
+            os.unlink(path)
 
 
 def ensure_identity(module, result):
@@ -170,6 +184,7 @@ def main():
             served_bonds=dict(type="list", elements="str", default=[]),
             rotate=dict(type="bool", default=False),
             valid_days=dict(type="int", default=3650),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,
     )
@@ -177,6 +192,9 @@ def main():
     if not os.path.isdir(identity_dir) and not module.check_mode:
         module.fail_json(msg="%s does not exist; apply the bonded.openvpn.install role first" % identity_dir)
     result = dict(changed=False, fingerprint=None, tls_crypt={}, diff=dict(before={}, after={}))
+    if module.params["state"] == "absent":
+        remove_identity(module, result)
+        module.exit_json(**result)
     ensure_identity(module, result)
     for bond in module.params["served_bonds"]:
         ensure_tls_crypt(module, result, bond)

@@ -125,19 +125,12 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
 from ansible_collections.bonded.openvpn.plugins.module_utils import instance_config as config
 from ansible_collections.bonded.openvpn.plugins.module_utils.systemd_units import SystemdUnits
 
 INSTANCE_FILE = re.compile(r"^([a-z][a-z0-9]*)-(\d+)\.conf$")
 UNIT = "bonded-openvpn@%s.service"
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 class Converger(object):

@@ -11,3 +11,16 @@ if not os.path.exists(LINK):
     os.symlink(ROOT, LINK)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+
+
+import pytest  # noqa: E402  (after the path set-up above, which the import of the collection needs)
+
+
+@pytest.fixture(autouse=True)
+def fresh_module_warnings():
+    """ansible-core keeps module warnings in process-wide dicts and drops repeats; a warning
+    one test's module emitted would otherwise be missing from a later test's result."""
+    from ansible.module_utils.common import warnings as module_warnings
+    module_warnings._global_warnings.clear()
+    module_warnings._global_deprecations.clear()
+    yield

@@ -11,7 +11,7 @@ from ansible_collections.bonded.openvpn.plugins.module_utils.plan import DEFAULT
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ROLES = sorted(name for name in os.listdir(os.path.join(ROOT, "roles")))
 # Fleet inputs shared by every role live in the inventory; their defaults live in the planner.
-SHARED_DEFAULTS = {"bonded_openvpn_pool": DEFAULT_POOL}
+SHARED_DEFAULTS = {"bonded_openvpn_pool": DEFAULT_POOL, "bonded_openvpn_remove": []}
 
 
 def load(role, *path):

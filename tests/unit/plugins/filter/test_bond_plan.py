@@ -1,0 +1,37 @@
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.bonded.openvpn.plugins.filter.bond_plan import FilterModule, bond_plan, bond_sides
+
+BONDS = [
+    {"name": "paris", "id": 1, "server": "hq", "client": "paris1", "tunnels": 2, "port": 1194},
+    {"name": "berlin", "id": 2, "server": "hq", "client": "berlin1", "tunnels": 2, "port": 1294},
+]
+HOSTVARS = {"hq": {"ansible_host": "198.51.100.7"}, "paris1": {}, "berlin1": {}}
+
+
+def test_the_filters_are_registered():
+    assert set(FilterModule().filters()) == {"bond_plan", "bond_sides"}
+
+
+def test_a_client_dials_the_servers_ansible_host_or_its_name():
+    plan = bond_plan(BONDS, None, HOSTVARS)
+    assert [bond["remote"] for bond in plan] == ["198.51.100.7", "198.51.100.7"]
+    assert bond_plan(BONDS, None, {"hq": {}, "paris1": {}, "berlin1": {}})[0]["remote"] == "hq"
+
+
+def test_bad_input_becomes_a_filter_error_naming_bond_and_field():
+    with pytest.raises(AnsibleFilterError, match="bond 'paris': field 'tunnels'"):
+        bond_plan([dict(BONDS[0], tunnels=0)], None, HOSTVARS)
+
+
+def test_sides_leave_out_the_bonds_being_removed():
+    plan = bond_plan(BONDS, None, HOSTVARS)
+    assert [side["bond"] for side in bond_sides(plan, "hq")] == ["paris", "berlin"]
+    assert [side["bond"] for side in bond_sides(plan, "hq", exclude=["paris"])] == ["berlin"]
+    assert bond_sides(plan, "hq", exclude="all") == []
+
+
+def test_a_single_name_instead_of_a_list_is_refused():
+    with pytest.raises(AnsibleFilterError, match="list of bond names"):
+        bond_sides(bond_plan(BONDS, None, HOSTVARS), "hq", exclude="paris")
