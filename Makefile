@@ -2,7 +2,7 @@
 SCENARIOS ?= default datapath datapath_flow
 RUN := lab/run
 
-.PHONY: test bootstrap image lint unit molecule demo demo-clean build
+.PHONY: test bootstrap image lint unit molecule demo demo-clean build bench
 
 test: lint unit molecule
 
@@ -33,3 +33,8 @@ demo: image
 
 demo-clean: bootstrap
 	@$(RUN) lab/demo/demo down
+
+# Benchmarks print figures; they never gate anything (see docs/performance.md).
+bench: image
+	$(RUN) bench/throughput
+	$(RUN) bench/rerun_cost
