@@ -1,5 +1,5 @@
 # One entry point for people and CI. Every target installs what it needs (lab/bootstrap).
-SCENARIOS ?= default datapath datapath_flow
+SCENARIOS ?= default scale datapath datapath_flow fleet
 RUN := lab/run
 
 .PHONY: test bootstrap image lint unit molecule demo demo-clean build bench

@@ -79,9 +79,13 @@ def check_hosts(bond, hosts):
     errors = []
     for field in ("server", "client"):
         host = bond.get(field)
-        if host is not None and host not in hosts:
+        if host is None:
+            continue
+        if not isinstance(host, str):
+            errors.append("field '%s': must be an inventory hostname, got %r" % (field, host))
+        elif host not in hosts:
             errors.append("field '%s': host %r is not in the inventory" % (field, host))
-    if bond.get("server") is not None and bond.get("server") == bond.get("client"):
+    if isinstance(bond.get("server"), str) and bond.get("server") == bond.get("client"):
         errors.append("field 'client': must differ from server (both are %r)" % (bond["server"],))
     return errors
 

@@ -118,6 +118,9 @@ def test_bad_input_is_rejected_naming_bond_and_field(case):
                 bonds[position].pop(field)
             else:
                 bonds[position][field] = value
+    bonds += copy.deepcopy(case.get("extra") or [])
+    if "replace" in case:
+        bonds = case["replace"]
     with pytest.raises(PlanError) as raised:
         build_plan(bonds, case.get("pool", POOL), HOSTS)
     assert any(case["error"] in error for error in raised.value.errors), raised.value.errors

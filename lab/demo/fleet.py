@@ -1,0 +1,46 @@
+"""The demo fleet as lab/demo/inventory.yml describes it: bonds, gateways, LAN hosts, networks."""
+import os
+
+import yaml
+
+from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+
+INVENTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inventory.yml")
+
+
+class Fleet(object):
+    def __init__(self, path=INVENTORY):
+        with open(path) as handle:
+            top = yaml.safe_load(handle)["all"]
+        self.vars = top["vars"]
+        self.gateways = top["children"]["gateways"]["hosts"]
+        self.lans = top["children"]["lans"]["hosts"]
+        self.networks = self.vars["demo_networks"]
+        names = list(self.gateways) + list(self.lans)
+        self.plan = build_plan(self.vars["bonded_openvpn_bonds"], self.vars["bonded_openvpn_pool"],
+                               dict((name, name) for name in names))
+
+    @property
+    def containers(self):
+        return list(self.gateways) + list(self.lans)
+
+    def addresses(self, host):
+        return (self.gateways.get(host) or self.lans[host])["demo_addresses"]
+
+    def lan_host(self, gateway):
+        return [lan for lan, hostvars in self.lans.items() if hostvars["demo_gateway"] == gateway][0]
+
+    def lan_address(self, lan):
+        return list(self.addresses(lan).values())[0]
+
+    def gateway_address_for(self, lan):
+        """The gateway's address on the LAN host's network: the LAN host's next hop."""
+        network = list(self.addresses(lan))[0]
+        return self.addresses(self.lans[lan]["demo_gateway"])[network]
+
+    def far_side(self, lan):
+        """What a LAN host reaches through its gateway: the networks behind the gateway's
+        peers and the pool (bundle addresses, seen when a peer SNATs)."""
+        gateway = self.lans[lan]["demo_gateway"]
+        networks = [network for side in host_sides(self.plan, gateway) for network in side["peer_networks"]]
+        return sorted(set(networks)) + [self.vars["bonded_openvpn_pool"]]

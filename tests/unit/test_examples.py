@@ -1,0 +1,70 @@
+"""The example fleets are valid: Ansible reads their inventories and the planner plans them.
+
+examples/inventory is the fleet documented for users; lab/demo/inventory.yml is what
+`make demo` deploys.
+"""
+import os
+
+import pytest
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+from ansible.vars.manager import VariableManager
+
+from ansible_collections.bonded.openvpn.plugins.filter.bond_plan import bond_plan, bond_sides
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def load_hostvars(source):
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[os.path.join(ROOT, source)])
+    variables = VariableManager(loader=loader, inventory=inventory)
+    return dict((host.name, variables.get_vars(host=host)) for host in inventory.get_hosts())
+
+
+def plan_of(hostvars):
+    any_host = next(iter(hostvars.values()))
+    return bond_plan(any_host["bonded_openvpn_bonds"], any_host["bonded_openvpn_pool"], hostvars)
+
+
+@pytest.fixture(scope="module")
+def hostvars():
+    return load_hostvars(os.path.join("examples", "inventory"))
+
+
+@pytest.fixture(scope="module")
+def plan(hostvars):
+    return plan_of(hostvars)
+
+
+def test_the_example_is_a_hub_with_three_spokes(hostvars, plan):
+    assert sorted(hostvars) == ["berlin1", "hq1", "lisbon1", "paris1"]
+    assert set(bond["server"] for bond in plan) == {"hq1"}
+    assert sorted(bond["client"] for bond in plan) == ["berlin1", "lisbon1", "paris1"]
+
+
+def test_it_mixes_modes_and_protocols(plan):
+    assert set(bond["balance"] for bond in plan) == {"packet", "flow"}
+    assert set(bond["proto"] for bond in plan) == {"udp", "tcp"}
+
+
+def test_every_host_plays_a_bond_and_the_hub_plays_all(hostvars, plan):
+    for host in hostvars:
+        assert bond_sides(plan, host), "%s plays no bond" % host
+    assert [side["bond"] for side in bond_sides(plan, "hq1")] == ["paris", "berlin", "lisbon"]
+
+
+def test_clients_dial_the_hub_address_or_the_bond_remote(plan):
+    remotes = dict((bond["name"], bond["remote"]) for bond in plan)
+    assert remotes == {"paris": "203.0.113.10", "berlin": "203.0.113.10", "lisbon": "vpn2.hq.example.net"}
+
+
+def test_the_hub_listens_on_disjoint_port_ranges(plan):
+    ports = [tunnel["port"] for bond in plan for tunnel in bond["tunnel_list"]]
+    assert len(ports) == len(set(ports)) == 4 + 8 + 2
+
+
+def test_the_demo_fleet_is_a_hub_with_a_packet_and_a_flow_spoke():
+    plan = plan_of(load_hostvars(os.path.join("lab", "demo", "inventory.yml")))
+    assert [(bond["name"], bond["server"], bond["balance"], bond["tunnels"]) for bond in plan] == [
+        ("paris", "demo-hub", "packet", 4), ("berlin", "demo-hub", "flow", 2)]
