@@ -50,7 +50,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import PlanError, build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.module_utils.plan import PlanError, build_plan
 
 
 def _dial_addresses(inventory):
@@ -72,15 +72,6 @@ def bond_plan(bonds, pool, inventory):
         raise AnsibleFilterError(str(error))
 
 
-def bond_sides(plan, host, exclude=None):
-    """``exclude``: bond names to leave out (being removed), or "all"."""
-    if exclude == "all":
-        return []
-    if exclude is not None and not isinstance(exclude, (list, tuple)):
-        raise AnsibleFilterError("bonded_openvpn_remove must be a list of bond names or \"all\", got %r" % (exclude,))
-    return [side for side in host_sides(plan, host) if side["bond"] not in (exclude or [])]
-
-
 class FilterModule(object):
     def filters(self):
-        return {"bond_plan": bond_plan, "bond_sides": bond_sides}
+        return {"bond_plan": bond_plan}

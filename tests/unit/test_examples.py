@@ -10,7 +10,8 @@ from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.vars.manager import VariableManager
 
-from ansible_collections.bonded.openvpn.plugins.filter.bond_plan import bond_plan, bond_sides
+from ansible_collections.bonded.openvpn.plugins.filter.bond_plan import bond_plan
+from ansible_collections.bonded.openvpn.plugins.filter.bond_sides import bond_sides
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 

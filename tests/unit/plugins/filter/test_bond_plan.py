@@ -1,7 +1,9 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.bonded.openvpn.plugins.filter.bond_plan import FilterModule, bond_plan, bond_sides
+from ansible_collections.bonded.openvpn.plugins.filter import bond_sides as sides_module
+from ansible_collections.bonded.openvpn.plugins.filter.bond_plan import FilterModule, bond_plan
+from ansible_collections.bonded.openvpn.plugins.filter.bond_sides import bond_sides
 
 BONDS = [
     {"name": "paris", "id": 1, "server": "hq", "client": "paris1", "tunnels": 2, "port": 1194},
@@ -11,7 +13,8 @@ HOSTVARS = {"hq": {"ansible_host": "198.51.100.7"}, "paris1": {}, "berlin1": {}}
 
 
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"bond_plan", "bond_sides"}
+    assert set(FilterModule().filters()) == {"bond_plan"}
+    assert set(sides_module.FilterModule().filters()) == {"bond_sides"}
 
 
 def test_a_client_dials_the_servers_ansible_host_or_its_name():
