@@ -4,7 +4,6 @@ Every case id of the table appears in exactly one row of the document and every 
 document is a case; each case, run through the planner, produces the message written in
 its row. So the documented messages are the real ones.
 """
-import copy
 import importlib.util
 import os
 import re
@@ -55,19 +54,7 @@ def _ids_in_doc():
 
 
 def _apply(case):
-    # Same patching as test_plan.py, plus `extra` (whole bonds appended) and `replace` (the
-    # whole bonded_openvpn_bonds value) for the rules about the list's shape.
-    if "replace" in case:
-        return copy.deepcopy(case["replace"])
-    bonds = BASE.fleet()
-    for position, patch in (case.get("bonds") or {}).items():
-        for field, value in patch.items():
-            if value is None:
-                bonds[position].pop(field)
-            else:
-                bonds[position][field] = value
-    bonds += copy.deepcopy(case.get("extra") or [])
-    return bonds
+    return BASE.apply_case(case)
 
 
 def _pattern(template):
