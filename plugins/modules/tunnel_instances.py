@@ -121,15 +121,14 @@ removed:
 """
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
 from ansible_collections.bonded.openvpn.plugins.module_utils import instance_config as config
+from ansible_collections.bonded.openvpn.plugins.module_utils.openvpn_config import split_instance
 from ansible_collections.bonded.openvpn.plugins.module_utils.systemd_units import SystemdUnits
 
-INSTANCE_FILE = re.compile(r"^([a-z][a-z0-9]*)-(\d+)\.conf$")
 UNIT = "bonded-openvpn@%s.service"
 
 
@@ -234,7 +233,8 @@ def existing_instances(config_dir):
     directory = os.path.join(config_dir, "instances")
     if not os.path.isdir(directory):
         return []
-    return sorted(name[:-5] for name in os.listdir(directory) if INSTANCE_FILE.match(name))
+    return sorted(name[:-5] for name in os.listdir(directory)
+                  if name.endswith(".conf") and split_instance(name[:-5]) is not None)
 
 
 def converge(module):
@@ -251,7 +251,7 @@ def converge(module):
                if converger.write(config.instance_path(params["config_dir"], name), configs[name], 0o640, params["group"])]
     states = units.show([UNIT % name for name in sorted(configs)])
     to_start, to_restart, to_enable, report = [], [], [], []
-    for name in sorted(configs, key=_natural):
+    for name in sorted(configs, key=split_instance):
         unit = UNIT % name
         state = states.get(unit, {})
         active = state.get("ActiveState") in ("active", "activating", "reloading")
@@ -302,11 +302,6 @@ def remove_orphan_bonds(converger, sides):
             converger.delete(os.path.join(directory, name))
         if not converger.module.check_mode:
             os.rmdir(directory)
-
-
-def _natural(name):
-    bond, _, index = name.rpartition("-")
-    return (bond, int(index))
 
 
 def main():
