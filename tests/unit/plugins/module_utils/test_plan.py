@@ -6,7 +6,8 @@ import yaml
 
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import PlanError, build_plan, host_sides
 
-HOSTS = {"hq": "203.0.113.10", "paris1": "paris1", "berlin1": "berlin1"}
+# Inventory hostname -> ansible_host (or the name itself when it has none).
+HOSTS = {"hq": "203.0.113.10", "paris1": "198.51.100.21", "berlin1": "berlin1"}
 POOL = "10.255.0.0/16"
 FLEET = [
     {"name": "paris", "id": 1, "server": "hq", "client": "paris1", "tunnels": 4, "port": 1194,
@@ -21,6 +22,13 @@ with open(os.path.join(os.path.dirname(__file__), "bad_bonds.yml")) as handle:
 
 def fleet():
     return copy.deepcopy(FLEET)
+
+
+def case_hosts(case):
+    """The inventory of a case of bad_bonds.yml: HOSTS with its ``hosts`` patch applied."""
+    hosts = dict(HOSTS)
+    hosts.update(case.get("hosts") or {})
+    return hosts
 
 
 def apply_case(case):
@@ -126,5 +134,5 @@ def test_every_problem_is_reported_at_once():
 @pytest.mark.parametrize("case", BAD_CASES, ids=[c["id"] for c in BAD_CASES])
 def test_bad_input_is_rejected_naming_bond_and_field(case):
     with pytest.raises(PlanError) as raised:
-        build_plan(apply_case(case), case.get("pool", POOL), HOSTS)
+        build_plan(apply_case(case), case.get("pool", POOL), case_hosts(case))
     assert any(case["error"] in error for error in raised.value.errors), raised.value.errors
