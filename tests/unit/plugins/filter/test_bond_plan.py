@@ -48,7 +48,8 @@ def test_a_missing_fleet_says_what_to_define_and_where():
 
 def test_a_hostile_ansible_host_is_refused_naming_bond_field_and_host():
     hostvars = dict(HOSTVARS, hq={"ansible_host": "198.51.100.7\nscript-security 2\nup /tmp/x.sh"})
-    with pytest.raises(AnsibleFilterError, match=r"bond 'paris': field 'remote' \(defaulted from ansible_host of 'hq'\)"):
+    with pytest.raises(AnsibleFilterError,
+                       match=r"bond 'paris': field 'remote' \(defaulted from ansible_host of 'hq'\)"):
         bond_plan(BONDS, None, hostvars)
 
 

@@ -1,11 +1,12 @@
 """Hypothesis strategies for whole inventories: a valid fleet, then a few mutations.
 
 A mutation puts into one field of one bond, one host's ansible_host or the pool either a
-merely plausible value or one a careless or hostile user could write: strings with newlines, '#', control characters, look-alike letters and
-trailing block-scalar newlines; YAML sets, mappings, lists, floats, booleans and nulls in
-scalar fields; huge numbers; networks that capture the hosts' own addresses or the pool.
-Addresses come from a few small ranges so that collisions (underlay capture, overlaps,
-a pool holding a host) happen often enough to be exercised.
+merely plausible value or one a careless or hostile user could write: strings with
+newlines, '#', control characters, look-alike letters and trailing block-scalar newlines;
+YAML sets, mappings, lists, floats, booleans and nulls in scalar fields; huge numbers;
+networks that capture the hosts' own addresses or the pool. Addresses come from a few
+small ranges so that collisions (underlay capture, overlaps, a pool holding a host)
+happen often enough to be exercised.
 """
 from hypothesis import strategies as st
 
@@ -163,6 +164,6 @@ def inventories(draw):
             pool = draw(st.one_of(st.sampled_from([None, "10.0.0.0/8", "172.16.0.0/12", "198.51.0.0/16",
                                                    "0.0.0.0/0", "10.255.0.0/25"]), hostile(st.just("10.255.0.0/16"))))
         else:
-            extra = [draw(wrong_types())] if isinstance(bonds, list) else []
-            bonds = draw(st.one_of(wrong_types(), st.just([]), st.just((bonds if isinstance(bonds, list) else []) + extra)))
+            grown = (bonds + [draw(wrong_types())]) if isinstance(bonds, list) else []
+            bonds = draw(st.one_of(wrong_types(), st.just([]), st.just(grown)))
     return bonds, pool, hosts

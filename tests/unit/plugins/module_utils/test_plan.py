@@ -136,3 +136,41 @@ def test_bad_input_is_rejected_naming_bond_and_field(case):
     with pytest.raises(PlanError) as raised:
         build_plan(apply_case(case), case.get("pool", POOL), case_hosts(case))
     assert any(case["error"] in error for error in raised.value.errors), raised.value.errors
+
+
+def test_packet_weights_are_planned_reduced_by_their_common_divisor():
+    bonds = fleet()
+    bonds[0]["weights"] = [4, 2, 2, 2]
+    paris = by_name(build_plan(bonds, POOL, HOSTS))["paris"]
+    assert paris["weights"] == [2, 1, 1, 1]
+    assert [t["weight"] for t in paris["tunnel_list"]] == [2, 1, 1, 1]
+
+
+def test_flow_weights_are_planned_as_given():
+    bonds = fleet()
+    bonds[1]["weights"] = [4, 2]
+    assert by_name(build_plan(bonds, POOL, HOSTS))["berlin"]["weights"] == [4, 2]
+
+
+def test_the_bounds_themselves_are_accepted():
+    bonds = fleet()
+    bonds[0]["weights"] = [253, 1, 1, 1]              # a map of exactly 256 entries
+    bonds[1]["weights"] = [256, 1]                    # the largest nexthop weight
+    bonds[0]["client_networks"] = ["172.0.0.0/8"]     # the broadest network
+    assert len(build_plan(bonds, POOL, HOSTS)) == 2
+
+
+@pytest.mark.parametrize("remote", ["2001:db8::10", "vpn-2.example.net", "hq", "a", "1e100.net", "198.51.100.200"])
+def test_addresses_and_host_names_are_accepted_as_remote(remote):
+    bonds = fleet()
+    bonds[1]["remote"] = remote
+    assert by_name(build_plan(bonds, POOL, HOSTS))["berlin"]["remote"] == remote
+
+
+def test_networks_next_to_the_underlay_are_accepted():
+    # 203.0.113.0/29 stops just before hq's 203.0.113.10; 198.51.100.0/28 before paris1's .21.
+    bonds = fleet()
+    bonds[0]["server_networks"] = ["203.0.113.0/29"]
+    bonds[1]["client_networks"] = ["198.51.100.0/28"]
+    assert len(build_plan(bonds, POOL, HOSTS)) == 2
+

@@ -36,8 +36,8 @@ DIRECTIVES = {"dev", "dev-type", "proto", "port", "tls-server", "remote", "nobin
 NFT_STATEMENTS = {"table", "comment", "set", "type", "flags", "elements", "chain", "ip", "oifname", "}"}
 COMMANDS = re.compile(r"(address (add|del)|rule (add|del)|route (replace|del)) [A-Za-z0-9 ./:_-]+", re.ASCII)
 # A refusal names the fleet, the pool, or a bond and (except a bond that is not a mapping) a field.
-REFUSAL = re.compile(r"bonded_openvpn_bonds[ :]|bonded_openvpn_pool: |bond ('[a-z][a-z0-9]*'|#\d+ in bonded_openvpn_bonds)"
-                     r": (field '[^']+'|must be a mapping)")
+REFUSAL = re.compile(r"bonded_openvpn_bonds[ :]|bonded_openvpn_pool: "
+                     r"|bond ('[a-z][a-z0-9]*'|#\d+ in bonded_openvpn_bonds): (field '[^']+'|must be a mapping)")
 SEEN = {"accepted": 0, "rejected": 0}
 
 

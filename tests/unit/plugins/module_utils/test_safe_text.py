@@ -38,7 +38,8 @@ def test_anything_else_is_refused_as_a_word_naming_the_field(value):
 def test_a_line_of_text_stays_one_printable_line(value):
     with pytest.raises(safe.UnsafeValue):
         safe.line("managed marker", value)
-    assert safe.line("managed marker", "Ansible managed: by bonded.openvpn #1") == "Ansible managed: by bonded.openvpn #1"
+    marker = "Ansible managed: by bonded.openvpn #1"
+    assert safe.line("managed marker", marker) == marker
 
 
 def test_argv_elements_may_hold_spaces_but_not_newlines():
