@@ -135,6 +135,7 @@ def test_the_generator_reaches_both_outcomes():
     # Runs after the property (same module, file order): a generator that only ever made
     # valid or only invalid inventories would prove nothing.
     total = SEEN["accepted"] + SEEN["rejected"]
+    print("property run: %d inventories, %d accepted, %d rejected" % (total, SEEN["accepted"], SEEN["rejected"]))
     assert total >= EXAMPLES // 2
     assert SEEN["accepted"] >= total // 10, SEEN
     assert SEEN["rejected"] >= total // 10, SEEN
