@@ -15,7 +15,10 @@ description:
     its optional C(exclude) (a list of bond names, or C(all)) leaves out bonds being removed.
 options:
   _input:
-    description: The list of bonds (C(bonded_openvpn_bonds)).
+    description:
+      - The list of bonds (C(bonded_openvpn_bonds)).
+      - None (C(bonded_openvpn_bonds | default(None))) or an empty list fails with a message saying what to define
+        and where.
     type: list
     elements: dict
     required: true
@@ -53,9 +56,21 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import PlanError, build_plan
 
 
-def _dial_addresses(inventory):
+def _named_hosts(bonds):
+    """The inventory hostnames the bonds name (only those are looked up in hostvars)."""
+    names = set()
+    for bond in bonds if isinstance(bonds, list) else []:
+        for field in ("server", "client"):
+            if isinstance(bond, dict) and isinstance(bond.get(field), str):
+                names.add(bond[field])
+    return names
+
+
+def _dial_addresses(inventory, names):
     addresses = {}
-    for host in inventory:
+    for host in sorted(names):
+        if host not in inventory:
+            continue
         entry = inventory[host]
         if isinstance(entry, str):
             addresses[host] = entry
@@ -67,7 +82,7 @@ def _dial_addresses(inventory):
 
 def bond_plan(bonds, pool, inventory):
     try:
-        return build_plan(bonds, pool, _dial_addresses(inventory))
+        return build_plan(bonds, pool, _dial_addresses(inventory, _named_hosts(bonds)))
     except PlanError as error:
         raise AnsibleFilterError(str(error))
 

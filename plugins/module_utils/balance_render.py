@@ -9,15 +9,23 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 from collections import namedtuple
 
 from . import balance_spec as bspec
+from . import safe_text as safe
 
 # kind: "unicast" or "unreachable"; nexthops: ((interface, weight), ...); src: preferred source.
 # A route is keyed by (table, dst, metric): one destination has several, by preference.
 Route = namedtuple("Route", "table dst metric kind nexthops src")
 # The last resort for the peer's addresses: never the default route, in clear.
 BACKSTOP_METRIC = 4294967295
+# The nft map holds one entry per weight unit; mirrors plan_rules.MAX_MAP_ENTRIES (a unit
+# test keeps them equal), so a spec written by hand or by an older release cannot make the
+# module or the watchdog build a map of millions of entries.
+MAX_MAP_ENTRIES = 256
+BOND_NAME = re.compile(r"[a-z][a-z0-9]*", re.ASCII)
+WHERE = "the data path (nftables, ip)"
 Rule = namedtuple("Rule", "priority mark table")
 
 
@@ -38,6 +46,28 @@ class Desired(object):
         return self
 
 
+def check_spec(spec):
+    """Refuses a spec with a value that would change the meaning of an nft table or an
+    ``ip`` command (see safe_text): every name, address and number in its shape."""
+    safe.shaped("bond", spec["bond"], BOND_NAME, "a bond name", WHERE)
+    for field, choices in (("role", ("server", "client")), ("balance", ("packet", "flow"))):
+        if spec[field] not in choices:
+            raise safe.UnsafeValue("refusing to write %s %r into %s: expected one of %s"
+                                   % (field, spec[field], WHERE, ", ".join(choices)))
+    for field in ("local_bundle", "peer_bundle"):
+        safe.shaped(field, spec[field], safe.IPV4, "an IPv4 address", WHERE)
+    for network in spec["peer_networks"]:
+        safe.shaped("peer_networks", network, safe.IPV4_NETWORK, "an IPv4 network a.b.c.d/len", WHERE)
+    for tunnel in spec["tunnels"]:
+        safe.shaped("interface", tunnel["interface"], safe.NAME, "an interface name", WHERE)
+        safe.shaped("local_address", tunnel["local_address"], safe.IPV4, "an IPv4 address", WHERE)
+        for field in ("index", "mark", "table", "rule_priority", "weight"):
+            safe.integer(field, tunnel[field], WHERE)
+        if tunnel["weight"] < 1:
+            raise safe.UnsafeValue("refusing to write weight %r into %s: expected a positive integer"
+                                   % (tunnel["weight"], WHERE))
+
+
 def spread_slots(weights):
     """Smooth weighted round robin over ``[(index, weight), ...]``: the tunnel of each
     ``numgen`` slot. Weights are reduced by their common divisor and interleaved (3:1:1:1
@@ -47,6 +77,10 @@ def spread_slots(weights):
         divisor = _gcd(divisor, weight)
     weights = [(index, weight // divisor) for index, weight in weights]
     total = sum(weight for _index, weight in weights)
+    if total > MAX_MAP_ENTRIES:
+        raise safe.UnsafeValue("refusing to build an nft map of %d entries (weights %r): at most %d; "
+                               "re-plan the bond with smaller weights"
+                               % (total, [w for _i, w in weights], MAX_MAP_ENTRIES))
     current = dict((index, 0) for index, _weight in weights)
     slots = []
     for _slot in range(total):
@@ -99,6 +133,7 @@ def render_nft(spec, live):
     """The bond's whole nftables table. Packet mode marks the peer's traffic per packet
     (numgen over the live tunnels, weights repeated); SNAT rewrites the client's sources to
     its bundle address, one address whatever the tunnel, so conntrack stays right."""
+    check_spec(spec)
     lines = ["table ip %s {" % bspec.nft_table(spec["bond"]),
              '\tcomment "bonded.openvpn bond %s, %s side, balance %s"' % (spec["bond"], spec["role"], spec["balance"])]
     if spec["balance"] == "packet":
@@ -126,6 +161,7 @@ def render_nft(spec, live):
 def desired(spec, live, up):
     """``live``: indexes the watchdog found alive (None: unknown, all); ``up``: names of
     the tunnel interfaces that exist and are up (routes cannot point into the others)."""
+    check_spec(spec)
     want = Desired()
     want.addresses.add(spec["local_bundle"])
     want.nft[bspec.nft_table(spec["bond"])] = render_nft(spec, live)

@@ -10,8 +10,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import re
+
+from ansible_collections.bonded.openvpn.plugins.module_utils import safe_text as safe
 
 DEFAULT_CIPHERS = ("AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305")
+# What check mode shows where a value is made only on apply, e.g. "(made on apply)".
+PLACEHOLDER = re.compile(r"\([a-z ]+\)", re.ASCII)
 
 
 def instance_path(config_dir, instance):
@@ -30,12 +35,28 @@ def digest(text):
     return hashlib.sha256(text.encode("utf-8") if not isinstance(text, bytes) else text).hexdigest()
 
 
-def _transport(side, tunnel):
+def _transport(side, tunnel, port):
     if side["role"] == "server":
         proto = "tcp-server" if side["proto"] == "tcp" else "udp"
-        return ["proto %s" % proto, "port %d" % tunnel["port"], "tls-server"]
+        return ["proto %s" % proto, "port %s" % port, "tls-server"]
     proto = "tcp-client" if side["proto"] == "tcp" else "udp"
-    return ["proto %s" % proto, "remote %s %d" % (side["remote"], tunnel["port"]), "nobind", "tls-client"]
+    return ["proto %s" % proto, "remote %s %s" % (safe.word("remote", side["remote"]), port), "nobind", "tls-client"]
+
+
+def _integer(field, value):
+    return "%d" % safe.integer(field, value)
+
+
+def _directive(name, *args):
+    """One config line; each argument must be one word (a space or newline in a value
+    would add arguments or a whole directive)."""
+    return " ".join([name] + [safe.word(name, arg) for arg in args])
+
+
+def _fingerprint(value):
+    if isinstance(value, str) and PLACEHOLDER.fullmatch(value):
+        return "peer-fingerprint %s" % value
+    return _directive("peer-fingerprint", value)
 
 
 def render(side, tunnel, settings):
@@ -45,36 +66,40 @@ def render(side, tunnel, settings):
     config_dir = settings["config_dir"]
     runtime = "%s/%s" % (settings["runtime_dir"], tunnel["instance"])
     key_path, cert_path = identity_paths(config_dir)
+    port = _integer("port", tunnel["port"])
+    keepalive = [_integer("keepalive", value) for value in settings["keepalive"]]
+    buffer_size = _integer("socket_buffer", settings["socket_buffer"])
     lines = [
-        "# %s" % settings["managed"],
+        "# %s" % safe.line("managed marker", settings["managed"]),
         # No tunnel count here: growing N must not restart the tunnels that stay.
-        "# bond %s tunnel %d, %s side; identity sha256 %s; tls-crypt sha256 %s"
-        % (side["bond"], tunnel["index"], side["role"],
-           settings["identity_digest"], settings["tls_crypt_digest"]),
-        "dev %s" % tunnel["interface"],
+        "# bond %s tunnel %s, %s side; identity sha256 %s; tls-crypt sha256 %s"
+        % (safe.word("bond", side["bond"]), _integer("tunnel index", tunnel["index"]), safe.word("role", side["role"]),
+           safe.line("identity digest", settings["identity_digest"]),
+           safe.line("tls-crypt digest", settings["tls_crypt_digest"])),
+        _directive("dev", tunnel["interface"]),
         "dev-type tun",
     ]
-    lines += _transport(side, tunnel)
+    lines += _transport(side, tunnel, port)
     lines += [
-        "ifconfig %s %s" % (tunnel["local_address"], tunnel["peer_address"]),
-        "cert %s" % cert_path,
-        "key %s" % key_path,
-        "peer-fingerprint %s" % settings["peer_fingerprint"],
+        _directive("ifconfig", tunnel["local_address"], tunnel["peer_address"]),
+        _directive("cert", cert_path),
+        _directive("key", key_path),
+        _fingerprint(settings["peer_fingerprint"]),
         "dh none",
-        "tls-crypt %s" % tls_crypt_path(config_dir, side["bond"]),
-        "data-ciphers %s" % ":".join(settings["ciphers"]),
-        "keepalive %d %d" % tuple(settings["keepalive"]),
+        _directive("tls-crypt", tls_crypt_path(config_dir, side["bond"])),
+        _directive("data-ciphers", ":".join(safe.words("data-ciphers", settings["ciphers"]))),
+        _directive("keepalive", *keepalive),
         "persist-tun",
         "persist-key",
-        "user %s" % settings["user"],
-        "group %s" % settings["group"],
-        "management %s/management.sock unix" % runtime,
-        "status %s/status 1" % runtime,
+        _directive("user", settings["user"]),
+        _directive("group", settings["group"]),
+        _directive("management", "%s/management.sock" % runtime, "unix"),
+        _directive("status", "%s/status" % runtime, "1"),
         "status-version 2",
-        "sndbuf %d" % settings["socket_buffer"],
-        "rcvbuf %d" % settings["socket_buffer"],
-        "verb %d" % settings["verb"],
+        _directive("sndbuf", buffer_size),
+        _directive("rcvbuf", buffer_size),
+        _directive("verb", _integer("verb", settings["verb"])),
     ]
     if side.get("shaper"):
-        lines.append("shaper %d" % side["shaper"])
+        lines.append(_directive("shaper", _integer("shaper", side["shaper"])))
     return "\n".join(lines) + "\n"

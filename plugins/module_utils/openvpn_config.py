@@ -13,8 +13,10 @@ __metaclass__ = type
 import re
 import shlex
 
-INSTANCE_PATTERN = re.compile(r"^(?P<bond>[a-z][a-z0-9]*)-(?P<index>[0-9]+)$")
-INLINE_OPEN = re.compile(r"^<(?P<tag>[a-z0-9-]+)>$")
+# Full, ASCII-only matches: "$" would also accept "paris-0\n", a file name the module must
+# never take for one of its instances.
+INSTANCE_PATTERN = re.compile(r"(?P<bond>[a-z][a-z0-9]*)-(?P<index>[0-9]+)", re.ASCII)
+INLINE_OPEN = re.compile(r"<(?P<tag>[a-z0-9-]+)>", re.ASCII)
 TCP_DIRECTIVES = ("tcp", "tcp-server", "tcp-client", "tcp4", "tcp6", "tcp4-server", "tcp6-server",
                   "tcp4-client", "tcp6-client")
 DEFAULT_PORT = 1194
@@ -22,7 +24,7 @@ DEFAULT_PORT = 1194
 
 def split_instance(name):
     """``paris-2`` -> ``("paris", 2)``; None for names this collection does not write."""
-    match = INSTANCE_PATTERN.match(name)
+    match = INSTANCE_PATTERN.fullmatch(name)
     if not match:
         return None
     return match.group("bond"), int(match.group("index"))
@@ -51,7 +53,7 @@ def parse_directives(text):
             elif line:
                 directives[inline][-1].append(line)
             continue
-        opening = INLINE_OPEN.match(line)
+        opening = INLINE_OPEN.fullmatch(line)
         if opening:
             inline = opening.group("tag")
             directives.setdefault(inline, []).append([])

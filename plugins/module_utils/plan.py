@@ -11,14 +11,18 @@ Per bond, block ``id`` of the pool (a /24) holds:
   bundles      server .254, client .253 (tunnel-independent; SNAT and routing targets)
 Tunnel k of bond ``id`` uses firewall mark and routing table ``10000 + 100*id + k`` and
 ``ip rule`` priority ``5000 + 32*id + k`` (below the main table's 32766).
+
+Addresses are integers throughout: a block is ``pool + 256*id``, so the cost of planning
+does not depend on the pool's size, and every cross-bond rule sorts once (n log n).
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import netaddr
-
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_cross as cross
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_rules as rules
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_shapes as shapes
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_underlay as underlay
 
 DEFAULT_POOL = "10.255.0.0/16"
 TABLE_BASE = 10000
@@ -27,6 +31,7 @@ BLOCK_PREFIX = 24
 SERVER_BUNDLE_OFFSET = 254
 CLIENT_BUNDLE_OFFSET = 253
 UNIT_TEMPLATE = "bonded-openvpn@%s.service"
+CONTRACT = "define the list of bonds in group_vars/all (see README, 'The inventory contract')"
 
 
 class PlanError(ValueError):
@@ -40,7 +45,7 @@ class PlanError(ValueError):
 
 
 def _label(bond, position):
-    if isinstance(bond, dict) and isinstance(bond.get("name"), str):
+    if isinstance(bond, dict) and shapes.is_bond_name(bond.get("name")):
         return "bond '%s'" % bond["name"]
     return "bond #%d in bonded_openvpn_bonds" % (position + 1)
 
@@ -48,14 +53,23 @@ def _label(bond, position):
 def _parse_pool(pool):
     if pool is None:
         pool = DEFAULT_POOL
-    try:
-        network = netaddr.IPNetwork(str(pool))
-    except (netaddr.AddrFormatError, ValueError, TypeError):
+    first, prefix, problem = shapes.parse_cidr(pool)
+    if problem == "form":
         raise PlanError(["bonded_openvpn_pool: %r is not a valid CIDR" % (pool,)])
-    if network.version != 4 or network.prefixlen > BLOCK_PREFIX or network.ip != network.network:
+    if problem or prefix > BLOCK_PREFIX:
         raise PlanError(["bonded_openvpn_pool: %r must be an IPv4 network of /%d or larger, without host bits"
                          % (pool, BLOCK_PREFIX)])
-    return network
+    return shapes.Net(first, prefix)
+
+
+def _check_bonds_given(bonds):
+    if bonds is None:
+        raise PlanError(["bonded_openvpn_bonds is not defined: %s" % CONTRACT])
+    if not isinstance(bonds, list):
+        raise PlanError(["bonded_openvpn_bonds: must be a list of bonds, got %r" % (bonds,)])
+    if not bonds:
+        raise PlanError(["bonded_openvpn_bonds is empty: %s; to take bonds off hosts, run playbooks/remove.yml"
+                         % CONTRACT])
 
 
 def _check_bond(bond, hosts, block_count):
@@ -74,91 +88,68 @@ def _check_bond(bond, hosts, block_count):
         errors += rules.check_port(bond["port"], tunnels)
     errors += rules.check_choice("proto", bond.get("proto", "udp"), rules.PROTOS)
     errors += rules.check_choice("balance", bond.get("balance", "packet"), rules.BALANCE_MODES)
-    errors += rules.check_weights(bond.get("weights"), tunnels)
+    errors += rules.check_weights(bond.get("weights"), tunnels, bond.get("balance", "packet"))
     errors += rules.check_snat(bond.get("snat", False))
     errors += rules.check_shaper(bond.get("shaper"))
     errors += rules.check_remote(bond.get("remote"))
-    for field in ("server_networks", "client_networks"):
+    server = bond.get("server")
+    if bond.get("remote") is None and shapes.is_inventory_host(server) and server in hosts:
+        errors += rules.check_default_remote(server, hosts[server])
+    for field in rules.NETWORK_FIELDS:
         errors += rules.parse_networks(field, bond.get(field, []))[1]
     return errors
 
 
-def _check_unique(bonds, field):
-    seen, errors = {}, []
+def _unique_entries(bonds, field, valid):
+    return [(_label(bond, position), bond[field]) for position, bond in enumerate(bonds)
+            if isinstance(bond, dict) and valid(bond.get(field))]
+
+
+def _checked(bonds):
+    """(label, bond with its parsed networks) for bonds known to be valid field by field."""
+    checked = []
     for position, bond in enumerate(bonds):
-        value = bond.get(field)
-        if value is None or isinstance(value, (list, dict)):
-            continue
-        if value in seen:
-            errors.append("%s: field '%s': %r is already used by %s"
-                          % (_label(bond, position), field, value, seen[value]))
-        else:
-            seen[value] = _label(bond, position)
-    return errors
-
-
-def _check_server_ports(bonds):
-    errors, taken = [], {}
-    for position, bond in enumerate(bonds):
-        first, count = bond["port"], bond["tunnels"]
-        for other_first, other_count, other_label in taken.get(bond["server"], []):
-            if first <= other_first + other_count - 1 and other_first <= first + count - 1:
-                errors.append("%s: field 'port': ports %d..%d on server %r overlap %s's ports %d..%d"
-                              % (_label(bond, position), first, first + count - 1, bond["server"],
-                                 other_label, other_first, other_first + other_count - 1))
-        taken.setdefault(bond["server"], []).append((first, count, _label(bond, position)))
-    return errors
-
-
-def _check_networks(bonds, pool):
-    """A network may appear in several bonds only behind the same host (a hub's LAN)."""
-    errors, owners = [], []
-    for position, bond in enumerate(bonds):
-        for field, owner in (("server_networks", bond["server"]), ("client_networks", bond["client"])):
-            for network in rules.parse_networks(field, bond.get(field, []))[0]:
-                label = _label(bond, position)
-                if network in pool or pool in network:
-                    errors.append("%s: field '%s': %s overlaps bonded_openvpn_pool %s"
-                                  % (label, field, network, pool))
-                for other, other_owner, other_label, other_field in owners:
-                    overlap = network in other or other in network
-                    if overlap and (other_owner != owner or network != other):
-                        errors.append("%s: field '%s': %s overlaps %s behind %r (%s field '%s')"
-                                      % (label, field, network, other, other_owner, other_label, other_field))
-                owners.append((network, owner, label, field))
-    return errors
+        view = dict(bond)
+        view["__networks"] = dict((field, rules.parse_networks(field, bond.get(field, []))[0])
+                                  for field in rules.NETWORK_FIELDS)
+        checked.append((_label(bond, position), view))
+    return checked
 
 
 def validate(bonds, pool, hosts):
     """Raises PlanError listing every problem; returns the parsed pool."""
+    _check_bonds_given(bonds)
     pool_network = _parse_pool(pool)
-    if not isinstance(bonds, list):
-        raise PlanError(["bonded_openvpn_bonds: must be a list of bonds, got %r" % (bonds,)])
-    block_count = 2 ** (BLOCK_PREFIX - pool_network.prefixlen)
+    block_count = 1 << (BLOCK_PREFIX - pool_network.prefix)
     errors = []
     for position, bond in enumerate(bonds):
         errors += ["%s: %s" % (_label(bond, position), e) for e in _check_bond(bond, hosts, block_count)]
-    mappings = [bond for bond in bonds if isinstance(bond, dict)]
-    errors += _check_unique(mappings, "name") + _check_unique(mappings, "id")
+    errors += cross.check_unique(_unique_entries(bonds, "name", shapes.is_bond_name), "name")
+    errors += cross.check_unique(_unique_entries(bonds, "id", rules.is_int), "id")
     if errors:
         raise PlanError(errors)
     # Cross-bond checks need every field valid, so they run only on a clean first pass.
-    errors = _check_server_ports(bonds) + _check_networks(bonds, pool_network)
+    checked = _checked(bonds)
+    errors = (cross.check_server_ports(checked)
+              + cross.check_networks(cross.owned_networks(checked), pool_network)
+              + underlay.check_destinations(checked)
+              + underlay.check_capture(checked, hosts)
+              + underlay.check_pool(checked, hosts, pool_network))
     if errors:
         raise PlanError(errors)
     return pool_network
 
 
-def _tunnel(bond, block, index):
-    weights = bond.get("weights") or [1] * bond["tunnels"]
+def _tunnel(bond, block, weights, index):
+    instance = "%s-%d" % (bond["name"], index)
     return {
         "index": index,
-        "instance": "%s-%d" % (bond["name"], index),
-        "unit": UNIT_TEMPLATE % ("%s-%d" % (bond["name"], index)),
+        "instance": instance,
+        "unit": UNIT_TEMPLATE % instance,
         "interface": rules.interface_name(bond["name"], index),
         "port": bond["port"] + index,
-        "server_address": str(block[4 * index + 1]),
-        "client_address": str(block[4 * index + 2]),
+        "server_address": shapes.dotted(block + 4 * index + 1),
+        "client_address": shapes.dotted(block + 4 * index + 2),
         "mark": TABLE_BASE + 100 * bond["id"] + index,
         "table": TABLE_BASE + 100 * bond["id"] + index,
         "rule_priority": RULE_PRIORITY_BASE + 32 * bond["id"] + index,
@@ -166,27 +157,34 @@ def _tunnel(bond, block, index):
     }
 
 
+def _weights(bond):
+    weights = list(bond.get("weights") or [1] * bond["tunnels"])
+    # Packet mode repeats each mark weight times in the nft map: the smallest equal ratio.
+    return rules.reduce_weights(weights) if bond.get("balance", "packet") == "packet" else weights
+
+
 def _bond(bond, pool, hosts):
-    block = list(pool.subnet(BLOCK_PREFIX))[bond["id"]] if pool.prefixlen < BLOCK_PREFIX else pool
+    block = pool.first + (bond["id"] << (32 - BLOCK_PREFIX))
+    weights = _weights(bond)
     planned = dict(rules.OPTIONAL_FIELDS)
     planned.update(bond)
     planned["remote"] = bond.get("remote") or hosts[bond["server"]]
-    planned["weights"] = bond.get("weights") or [1] * bond["tunnels"]
-    planned["server_networks"] = [str(n.cidr) for n in rules.parse_networks("", bond.get("server_networks", []))[0]]
-    planned["client_networks"] = [str(n.cidr) for n in rules.parse_networks("", bond.get("client_networks", []))[0]]
-    planned["block"] = str(block)
-    planned["server_bundle"] = str(block[SERVER_BUNDLE_OFFSET])
-    planned["client_bundle"] = str(block[CLIENT_BUNDLE_OFFSET])
+    planned["weights"] = weights
+    for field in rules.NETWORK_FIELDS:
+        planned[field] = [str(n) for n in rules.parse_networks(field, bond.get(field, []))[0]]
+    planned["block"] = str(shapes.Net(block, BLOCK_PREFIX))
+    planned["server_bundle"] = shapes.dotted(block + SERVER_BUNDLE_OFFSET)
+    planned["client_bundle"] = shapes.dotted(block + CLIENT_BUNDLE_OFFSET)
     planned["target"] = "bonded-openvpn-%s.target" % bond["name"]
-    planned["tunnel_list"] = [_tunnel(bond, block, k) for k in range(bond["tunnels"])]
+    planned["tunnel_list"] = [_tunnel(bond, block, weights, k) for k in range(bond["tunnels"])]
     return planned
 
 
 def build_plan(bonds, pool, hosts):
     """Validates and plans every bond.
 
-    ``hosts`` maps each inventory hostname to the address a client dials by default;
-    ``pool`` None means DEFAULT_POOL.
+    ``hosts`` maps each inventory hostname to the address a client dials by default (its
+    ``ansible_host``, else its name); ``pool`` None means DEFAULT_POOL.
     Returns a list of planned bonds, ordered by id.
     """
     pool_network = validate(bonds, pool, hosts)

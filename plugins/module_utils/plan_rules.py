@@ -2,23 +2,30 @@
 """Field-level rules for one bond definition.
 
 Each check returns error strings instead of raising, so that one run reports every problem
-in the inventory at once; the caller prefixes each with the bond it belongs to.
+in the inventory at once; the caller prefixes each with the bond it belongs to. Every
+value is type-checked before it is compared, hashed or formatted, so a YAML set, mapping
+or list in a scalar field gives a message, never an exception.
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
-import netaddr
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_shapes as shapes
 
 MAX_TUNNELS = 32
 MAX_BOND_ID = 255
 IFNAME_MAX = 15
 INTERFACE_PREFIX = "bo-"
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*$")
 PROTOS = ("udp", "tcp")
 BALANCE_MODES = ("packet", "flow")
+# Packet mode repeats each tunnel's mark weight times in one nft map: 256 entries is
+# 8 per tunnel at N=32, enough for any real link ratio, and keeps the table a few KB.
+MAX_MAP_ENTRIES = 256
+# A multipath nexthop's weight is one byte plus one in the kernel (1..256).
+MAX_NEXTHOP_WEIGHT = 256
+# 10.0.0.0/8 is the widest private block; anything wider reaches into public space (the
+# default route's halves 0.0.0.0/1 and 128.0.0.0/1 are the classic way to capture all).
+MIN_NETWORK_PREFIX = 8
 
 REQUIRED_FIELDS = ("name", "id", "server", "client", "tunnels", "port")
 OPTIONAL_FIELDS = {
@@ -32,6 +39,7 @@ OPTIONAL_FIELDS = {
     "shaper": None,
 }
 KNOWN_FIELDS = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
+NETWORK_FIELDS = ("server_networks", "client_networks")
 
 
 def interface_name(bond_name, index):
@@ -44,11 +52,10 @@ def is_int(value):
 
 
 def check_fields_known(bond):
-    unknown = sorted(str(key) for key in bond if key not in KNOWN_FIELDS)
-    if unknown:
-        return ["field '%s': unknown field (known: %s)" % (key, ", ".join(sorted(KNOWN_FIELDS)))
-                for key in unknown]
-    return []
+    # A key is echoed escaped (a newline in it shows as \n), never raw.
+    unknown = sorted(key.encode("unicode_escape").decode("ascii") if isinstance(key, str) else repr(key)
+                     for key in bond if key not in KNOWN_FIELDS)
+    return ["field '%s': unknown field (known: %s)" % (key, ", ".join(sorted(KNOWN_FIELDS))) for key in unknown]
 
 
 def check_required(bond):
@@ -56,7 +63,7 @@ def check_required(bond):
 
 
 def check_name(name, tunnels):
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not shapes.is_bond_name(name):
         return ["field 'name': must be lower-case letters and digits starting with a letter, got %r" % (name,)]
     last = tunnels - 1 if is_int(tunnels) and 1 <= tunnels <= MAX_TUNNELS else MAX_TUNNELS - 1
     longest = interface_name(name, last)
@@ -83,6 +90,10 @@ def check_hosts(bond, hosts):
             continue
         if not isinstance(host, str):
             errors.append("field '%s': must be an inventory hostname, got %r" % (field, host))
+        elif not shapes.is_inventory_host(host):
+            errors.append("field '%s': inventory hostname %r is not a safe host name (letters, digits, '.', "
+                          "'-' and '_', starting and ending with a letter or digit, at most 253 characters); "
+                          "rename the host in the inventory" % (field, host))
         elif host not in hosts:
             errors.append("field '%s': host %r is not in the inventory" % (field, host))
     if isinstance(bond.get("server"), str) and bond.get("server") == bond.get("client"):
@@ -105,12 +116,26 @@ def check_port(port, tunnels):
 
 
 def check_choice(field, value, choices):
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         return ["field '%s': must be one of %s, got %r" % (field, ", ".join(choices), value)]
     return []
 
 
-def check_weights(weights, tunnels):
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
+
+
+def reduce_weights(weights):
+    """Weights divided by their greatest common divisor (4:2:2 spreads as 2:1:1)."""
+    divisor = 0
+    for weight in weights:
+        divisor = _gcd(divisor, weight)
+    return [weight // divisor for weight in weights]
+
+
+def check_weights(weights, tunnels, balance):
     if weights is None:
         return []
     if not isinstance(weights, list) or not all(is_int(w) and w > 0 for w in weights):
@@ -118,26 +143,41 @@ def check_weights(weights, tunnels):
     if is_int(tunnels) and len(weights) != tunnels:
         return ["field 'weights': has %d entries but tunnels is %d; give one weight per tunnel"
                 % (len(weights), tunnels)]
+    if balance == "flow" and max(weights) > MAX_NEXTHOP_WEIGHT:
+        return ["field 'weights': in flow mode each weight must be from 1 to %d (what a multipath nexthop "
+                "accepts), got %r" % (MAX_NEXTHOP_WEIGHT, weights)]
+    if balance == "packet":
+        entries = sum(reduce_weights(weights))
+        if entries > MAX_MAP_ENTRIES:
+            return ["field 'weights': the nft map would hold %d entries (the weights' sum after dividing by "
+                    "their common divisor), more than %d; use smaller weights with the same ratio"
+                    % (entries, MAX_MAP_ENTRIES)]
     return []
 
 
 def parse_networks(field, value):
-    """Returns (networks, errors); networks are netaddr.IPNetwork in CIDR form."""
+    """Returns (networks, errors); networks are plan_shapes.Net, each listed once."""
     if not isinstance(value, list):
         return [], ["field '%s': must be a list of CIDRs, got %r" % (field, value)]
     networks, errors = [], []
     for item in value:
-        try:
-            network = netaddr.IPNetwork(str(item))
-        except (netaddr.AddrFormatError, ValueError, TypeError):
+        first, prefix, problem = shapes.parse_cidr(item)
+        if problem == "form" and isinstance(item, str) and shapes.CIDR.fullmatch(item):
             errors.append("field '%s': %r is not a valid CIDR" % (field, item))
-            continue
-        if network.version != 4 or "/" not in str(item):
+        elif problem == "form":
             errors.append("field '%s': %r must be an IPv4 network in CIDR form (a.b.c.d/len)" % (field, item))
-        elif network.ip != network.network:
-            errors.append("field '%s': %r has host bits set; did you mean %s?" % (field, item, network.cidr))
+        elif problem == "host bits":
+            errors.append("field '%s': %r has host bits set; did you mean %s?"
+                          % (field, item, shapes.Net(first, prefix)))
+        elif prefix < MIN_NETWORK_PREFIX:
+            errors.append("field '%s': %s is broader than /%d; a bond carries private networks, not the "
+                          "default route or its halves: list the networks behind the host"
+                          % (field, shapes.Net(first, prefix), MIN_NETWORK_PREFIX))
+        elif shapes.Net(first, prefix) in networks:
+            errors.append("field '%s': %s is listed twice; list each network once"
+                          % (field, shapes.Net(first, prefix)))
         else:
-            networks.append(network)
+            networks.append(shapes.Net(first, prefix))
     return networks, errors
 
 
@@ -155,6 +195,16 @@ def check_shaper(shaper):
 
 
 def check_remote(remote):
-    if remote is not None and (not isinstance(remote, str) or not remote.strip()):
-        return ["field 'remote': must be a host name or address, got %r" % (remote,)]
+    problem = shapes.dial_problem(remote) if remote is not None else None
+    if problem:
+        return ["field 'remote': %s, got %r" % (problem, remote)]
+    return []
+
+
+def check_default_remote(server, address):
+    """The server's ansible_host, which ``remote`` defaults to, as the client will dial it."""
+    problem = shapes.dial_problem(address)
+    if problem:
+        return ["field 'remote' (defaulted from ansible_host of %r): %s, got %r; fix ansible_host or set "
+                "remote on the bond" % (server, problem, address)]
     return []

@@ -136,6 +136,7 @@ from ansible_collections.bonded.openvpn.plugins.module_utils import balance_rend
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_watchdog
 from ansible_collections.bonded.openvpn.plugins.module_utils import probe
+from ansible_collections.bonded.openvpn.plugins.module_utils import safe_text
 from ansible_collections.bonded.openvpn.plugins.module_utils.host_state import parse_live_set
 from ansible_collections.bonded.openvpn.plugins.module_utils.systemd_units import SystemdUnits
 
@@ -143,7 +144,7 @@ UNIT = "bonded-openvpn-watchdog@%s.service"
 PACKAGE = "bonded_openvpn_balance"
 # The watchdog's code: the same files this module runs, so both build the data path alike.
 # (Importing them here is also what makes Ansible ship them with the module.)
-ENGINE = (bspec, render, kernel, balance_liveness, balance_watchdog, probe)
+ENGINE = (bspec, render, kernel, balance_liveness, balance_watchdog, probe, safe_text)
 
 
 def _digest(content):

@@ -6,6 +6,7 @@ examples/inventory is the fleet documented for users; lab/demo/inventory.yml is 
 import os
 
 import pytest
+import yaml
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.vars.manager import VariableManager
@@ -69,3 +70,32 @@ def test_the_demo_fleet_is_a_hub_with_a_packet_and_a_flow_spoke():
     plan = plan_of(load_hostvars(os.path.join("lab", "demo", "inventory.yml")))
     assert [(bond["name"], bond["server"], bond["balance"], bond["tunnels"]) for bond in plan] == [
         ("paris", "demo-hub", "packet", 4), ("berlin", "demo-hub", "flow", 2)]
+
+
+def molecule_inventories():
+    """(scenario, bonds, pool, hostvars) of every Molecule scenario that defines a fleet."""
+    found = []
+    for scenario in sorted(os.listdir(os.path.join(ROOT, "molecule"))):
+        path = os.path.join(ROOT, "molecule", scenario, "molecule.yml")
+        if not os.path.isfile(path):
+            continue
+        with open(path) as handle:
+            config = yaml.safe_load(handle)
+        inventory = (config.get("provisioner") or {}).get("inventory") or {}
+        fleet = ((inventory.get("group_vars") or {}).get("all") or {})
+        if "bonded_openvpn_bonds" in fleet:
+            host_vars = inventory.get("host_vars") or {}
+            hostvars = dict((p["name"], host_vars.get(p["name"], {})) for p in config["platforms"])
+            found.append((scenario, fleet["bonded_openvpn_bonds"], fleet.get("bonded_openvpn_pool"), hostvars))
+    return found
+
+
+@pytest.mark.parametrize("scenario, bonds, pool, hostvars", molecule_inventories(),
+                         ids=[entry[0] for entry in molecule_inventories()])
+def test_every_molecule_fleet_passes_the_planner(scenario, bonds, pool, hostvars):
+    # A stricter planner must not break a scenario: it would fail only in Molecule, late.
+    assert bond_plan(bonds, pool, hostvars)
+
+
+def test_the_molecule_fleets_are_found():
+    assert len(molecule_inventories()) >= 4

@@ -38,3 +38,27 @@ def test_sides_leave_out_the_bonds_being_removed():
 def test_a_single_name_instead_of_a_list_is_refused():
     with pytest.raises(AnsibleFilterError, match="list of bond names"):
         bond_sides(bond_plan(BONDS, None, HOSTVARS), "hq", exclude="paris")
+
+
+def test_a_missing_fleet_says_what_to_define_and_where():
+    with pytest.raises(AnsibleFilterError, match=r"bonded_openvpn_bonds is not defined: define the list of bonds "
+                                                 r"in group_vars/all \(see README, 'The inventory contract'\)"):
+        bond_plan(None, None, HOSTVARS)
+
+
+def test_a_hostile_ansible_host_is_refused_naming_bond_field_and_host():
+    hostvars = dict(HOSTVARS, hq={"ansible_host": "198.51.100.7\nscript-security 2\nup /tmp/x.sh"})
+    with pytest.raises(AnsibleFilterError,
+                       match=r"bond 'paris': field 'remote' \(defaulted from ansible_host of 'hq'\)"):
+        bond_plan(BONDS, None, hostvars)
+
+
+def test_only_the_hosts_the_bonds_name_are_read():
+    class Inventory(dict):
+        def __getitem__(self, host):
+            read.append(host)
+            return dict.__getitem__(self, host)
+
+    read = []
+    bond_plan(BONDS, None, Inventory(HOSTVARS, elsewhere={"ansible_host": "bad value"}))
+    assert sorted(read) == ["berlin1", "hq", "paris1"]

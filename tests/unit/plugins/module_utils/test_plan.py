@@ -6,7 +6,8 @@ import yaml
 
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import PlanError, build_plan, host_sides
 
-HOSTS = {"hq": "203.0.113.10", "paris1": "paris1", "berlin1": "berlin1"}
+# Inventory hostname -> ansible_host (or the name itself when it has none).
+HOSTS = {"hq": "203.0.113.10", "paris1": "198.51.100.21", "berlin1": "berlin1"}
 POOL = "10.255.0.0/16"
 FLEET = [
     {"name": "paris", "id": 1, "server": "hq", "client": "paris1", "tunnels": 4, "port": 1194,
@@ -21,6 +22,13 @@ with open(os.path.join(os.path.dirname(__file__), "bad_bonds.yml")) as handle:
 
 def fleet():
     return copy.deepcopy(FLEET)
+
+
+def case_hosts(case):
+    """The inventory of a case of bad_bonds.yml: HOSTS with its ``hosts`` patch applied."""
+    hosts = dict(HOSTS)
+    hosts.update(case.get("hosts") or {})
+    return hosts
 
 
 def apply_case(case):
@@ -126,5 +134,43 @@ def test_every_problem_is_reported_at_once():
 @pytest.mark.parametrize("case", BAD_CASES, ids=[c["id"] for c in BAD_CASES])
 def test_bad_input_is_rejected_naming_bond_and_field(case):
     with pytest.raises(PlanError) as raised:
-        build_plan(apply_case(case), case.get("pool", POOL), HOSTS)
+        build_plan(apply_case(case), case.get("pool", POOL), case_hosts(case))
     assert any(case["error"] in error for error in raised.value.errors), raised.value.errors
+
+
+def test_packet_weights_are_planned_reduced_by_their_common_divisor():
+    bonds = fleet()
+    bonds[0]["weights"] = [4, 2, 2, 2]
+    paris = by_name(build_plan(bonds, POOL, HOSTS))["paris"]
+    assert paris["weights"] == [2, 1, 1, 1]
+    assert [t["weight"] for t in paris["tunnel_list"]] == [2, 1, 1, 1]
+
+
+def test_flow_weights_are_planned_as_given():
+    bonds = fleet()
+    bonds[1]["weights"] = [4, 2]
+    assert by_name(build_plan(bonds, POOL, HOSTS))["berlin"]["weights"] == [4, 2]
+
+
+def test_the_bounds_themselves_are_accepted():
+    bonds = fleet()
+    bonds[0]["weights"] = [253, 1, 1, 1]              # a map of exactly 256 entries
+    bonds[1]["weights"] = [256, 1]                    # the largest nexthop weight
+    bonds[0]["client_networks"] = ["172.0.0.0/8"]     # the broadest network
+    assert len(build_plan(bonds, POOL, HOSTS)) == 2
+
+
+@pytest.mark.parametrize("remote", ["2001:db8::10", "vpn-2.example.net", "hq", "a", "1e100.net", "198.51.100.200"])
+def test_addresses_and_host_names_are_accepted_as_remote(remote):
+    bonds = fleet()
+    bonds[1]["remote"] = remote
+    assert by_name(build_plan(bonds, POOL, HOSTS))["berlin"]["remote"] == remote
+
+
+def test_networks_next_to_the_underlay_are_accepted():
+    # 203.0.113.0/29 stops just before hq's 203.0.113.10; 198.51.100.0/28 before paris1's .21.
+    bonds = fleet()
+    bonds[0]["server_networks"] = ["203.0.113.0/29"]
+    bonds[1]["client_networks"] = ["198.51.100.0/28"]
+    assert len(build_plan(bonds, POOL, HOSTS)) == 2
+
