@@ -74,6 +74,16 @@ options:
     description: First line of every file written (without the comment sign).
     type: str
     default: Ansible managed by bonded.openvpn
+  preserve:
+    description:
+      - Bonds to leave exactly as they are on this host, whether or not O(sides) names them;
+        their spec, watchdog, nftables table, rules, routes and bundle address are not created,
+        changed or removed.
+      - For bonds whose peer cannot be reached in this run (the C(bonded.openvpn.bonded_openvpn_balance)
+        role passes those); a warning names each preserved bond of O(sides) and its peer.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -113,6 +123,11 @@ updated:
   elements: str
 removed:
   description: Bonds whose data path, spec and watchdog were removed.
+  returned: always
+  type: list
+  elements: str
+preserved:
+  description: Bonds of O(sides) left as they are because O(preserve) names them.
   returned: always
   type: list
   elements: str
@@ -246,11 +261,29 @@ def live_set(params, bond):
     return parse_live_set(text.decode("utf-8", "replace")) if text is not None else None
 
 
-def converge_kernel(module, specs, deployed):
+class WithoutPreserved(object):
+    """A scope minus the kernel objects of preserved bonds (``kept``: their specs, as deployed or planned)."""
+
+    def __init__(self, scope, kept, names):
+        self.scope, self.names = scope, set(names)
+        self.kept = [kernel.Scope.bond(spec) for spec in kept]
+        self.addresses = scope.addresses - set(spec["local_bundle"] for spec in kept)
+
+    def has_rule(self, rule):
+        return self.scope.has_rule(rule) and not any(kept.has_rule(rule) for kept in self.kept)
+
+    def has_route(self, route):
+        return self.scope.has_route(route) and not any(kept.has_route(route) for kept in self.kept)
+
+    def has_nft_table(self, name):
+        return self.scope.has_nft_table(name) and bspec.bond_of_nft_table(name) not in self.names
+
+
+def converge_kernel(module, specs, deployed, kept=()):
     params = module.params
     krn = kernel.Kernel(lambda argv, data=None: module.run_command(argv, data=data, binary_data=True), params["run_dir"])
     known = set(spec["local_bundle"] for spec in list(specs.values()) + list(deployed.values()) if spec)
-    scope = kernel.Scope.host(known)
+    scope = WithoutPreserved(kernel.Scope.host(known), kept, params["preserve"])
     lives = dict((bond, bspec.effective_live(spec, live_set(params, bond))) for bond, spec in specs.items())
     summary, diff = [], None
     # A tunnel interface may vanish between reading and applying (an OpenVPN restart):
@@ -281,11 +314,19 @@ def converge(module):
     params = module.params
     files = Files(module)
     units = SystemdUnits(module)
-    specs = dict((side["bond"], bspec.from_side(side, params["probe"])) for side in params["sides"])
+    preserve = set(params["preserve"])
+    preserved = [side for side in params["sides"] if side["bond"] in preserve]
+    for side in preserved:
+        module.warn("bond '%s' (peer '%s') preserved: its data path and watchdog on this host are left exactly as "
+                    "they are, not converged; run again once '%s' is reachable" % (side["bond"], side["peer"], side["peer"]))
+    specs = dict((side["bond"], bspec.from_side(side, params["probe"])) for side in params["sides"]
+                 if side["bond"] not in preserve)
     check_overlaps(module, specs)
     engine_changed = install_engine(files, params)
     deployed = deployed_specs(module, params["config_dir"])
-    stale = sorted(set(deployed) - set(specs))
+    stale = sorted(set(deployed) - set(specs) - preserve)
+    kept = [deployed[bond] for bond in sorted(preserve) if deployed.get(bond)]
+    kept += [bspec.from_side(side) for side in preserved]
     contents = dict((bond, bspec.dump(spec, params["managed_marker"]).encode("utf-8")) for bond, spec in specs.items())
     updated = sorted(bond for bond in specs if _read(bspec.spec_path(bond, params["config_dir"])) != contents[bond])
     states = units.show([UNIT % bond for bond in sorted(specs)])
@@ -298,7 +339,7 @@ def converge(module):
     units.run("stop", [UNIT % bond for bond in to_stop])
     for bond in sorted(specs):
         files.write(bspec.spec_path(bond, params["config_dir"]), contents[bond], 0o644)
-    kernel_changes, kernel_diff, lives = converge_kernel(module, specs, deployed)
+    kernel_changes, kernel_diff, lives = converge_kernel(module, specs, deployed, kept)
     for bond in stale:
         files.delete(bspec.spec_path(bond, params["config_dir"]))
         files.delete(bspec.live_path(bond, params["run_dir"]))
@@ -313,6 +354,7 @@ def converge(module):
     return dict(
         changed=bool(files.diffs or kernel_changes or to_enable or to_start or stale),
         bonds=report, updated=updated, removed=stale, kernel_changes=kernel_changes,
+        preserved=[side["bond"] for side in preserved],
         diff=files.diffs + ([kernel_diff] if kernel_changes else []),
     )
 
@@ -332,6 +374,7 @@ def main():
             run_dir=dict(type="path", default=bspec.RUN_DIR),
             lib_dir=dict(type="path", default="/usr/local/lib/bonded-openvpn"),
             managed_marker=dict(type="str", default="Ansible managed by bonded.openvpn"),
+            preserve=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )

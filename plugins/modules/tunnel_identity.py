@@ -50,6 +50,15 @@ options:
     description: Validity of a newly made certificate.
     type: int
     default: 3650
+  preserve:
+    description:
+      - Bonds to leave exactly as they are (for bonds whose peer cannot be reached in this run);
+        their tls-crypt keys are not made, rotated or removed even when O(served_bonds) names them.
+      - While any bond is preserved, the host key and certificate are neither rotated nor
+        deleted (a preserved bond's peer pins the current certificate); a warning says so.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -139,12 +148,12 @@ def remove_identity(module, result):
             os.unlink(path)
 
 
-def ensure_identity(module, result):
+def ensure_identity(module, result, keep=False):
     key_path, cert_path = identity_paths(module.params["config_dir"])
     cert = _read(cert_path)
     have = cert is not None and os.path.exists(key_path)
     before = certificate_fingerprint(cert) if have else None
-    if have and not module.params["rotate"]:
+    if have and (keep or not module.params["rotate"]):
         result["fingerprint"] = before
         return
     result["changed"] = True
@@ -176,6 +185,17 @@ def ensure_tls_crypt(module, result, bond):
     result["diff"]["after"]["tls_crypt_" + bond] = new_digest
 
 
+def _keep_identity_for(module):
+    """Warns and returns True when rotating or deleting the host key would cut off preserved bonds."""
+    preserve = module.params["preserve"]
+    wanted = "rotated" if module.params["rotate"] else "deleted" if module.params["state"] == "absent" else None
+    if not preserve or wanted is None:
+        return False
+    module.warn("host key and certificate not %s: bonds %s are preserved and their peers pin the current "
+                "certificate; run again when their peers are reachable" % (wanted, ", ".join(sorted(preserve))))
+    return True
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -185,6 +205,7 @@ def main():
             rotate=dict(type="bool", default=False),
             valid_days=dict(type="int", default=3650),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            preserve=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -192,12 +213,15 @@ def main():
     if not os.path.isdir(identity_dir) and not module.check_mode:
         module.fail_json(msg="%s does not exist; apply the bonded.openvpn.install role first" % identity_dir)
     result = dict(changed=False, fingerprint=None, tls_crypt={}, diff=dict(before={}, after={}))
+    keep_identity = _keep_identity_for(module)
     if module.params["state"] == "absent":
-        remove_identity(module, result)
+        if not keep_identity:
+            remove_identity(module, result)
         module.exit_json(**result)
-    ensure_identity(module, result)
+    ensure_identity(module, result, keep=keep_identity)
     for bond in module.params["served_bonds"]:
-        ensure_tls_crypt(module, result, bond)
+        if bond not in module.params["preserve"]:
+            ensure_tls_crypt(module, result, bond)
     module.exit_json(**result)
 
 

@@ -76,6 +76,15 @@ options:
     description: First line of every config (without the comment sign).
     type: str
     default: Ansible managed by bonded.openvpn
+  preserve:
+    description:
+      - Bonds to leave exactly as they are on this host, whether or not O(sides) names them;
+        their instances, units and tls-crypt keys are not created, changed, restarted or removed.
+      - For bonds whose peer cannot be reached in this run (the C(bonded.openvpn.bonded_openvpn_tunnels)
+        role passes those); a warning names each preserved bond of O(sides) and its peer.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -115,6 +124,11 @@ restarted:
   elements: str
 removed:
   description: Instances stopped, disabled and deleted because the plan no longer has them.
+  returned: always
+  type: list
+  elements: str
+preserved:
+  description: Bonds of O(sides) left as they are because O(preserve) names them.
   returned: always
   type: list
   elements: str
@@ -240,12 +254,17 @@ def existing_instances(config_dir):
 def converge(module):
     converger = Converger(module)
     params = module.params
-    sides = params["sides"]
+    preserve = set(params["preserve"])
+    sides = [side for side in params["sides"] if side["bond"] not in preserve]
+    preserved = [side for side in params["sides"] if side["bond"] in preserve]
+    for side in preserved:
+        module.warn("bond '%s' (peer '%s') preserved: its instances and keys on this host are left exactly as they "
+                    "are, not converged; run again once '%s' is reachable" % (side["bond"], side["peer"], side["peer"]))
     units = SystemdUnits(module)
     digests = tls_crypt_digests(converger, sides)
     configs = desired_configs(converger, sides, digests)
     present = existing_instances(params["config_dir"])
-    stale = [name for name in present if name not in configs]
+    stale = [name for name in present if name not in configs and split_instance(name)[0] not in preserve]
 
     written = [name for name in sorted(configs)
                if converger.write(config.instance_path(params["config_dir"], name), configs[name], 0o640, params["group"])]
@@ -274,7 +293,7 @@ def converge(module):
     units.run("disable", removed_units, "--now")
     for name in stale:
         converger.delete(config.instance_path(params["config_dir"], name))
-    remove_orphan_bonds(converger, sides)
+    remove_orphan_bonds(converger, sides, preserve)
     units.run("enable", to_enable)
     units.run("restart", to_restart)
     units.run("start", to_start)
@@ -285,15 +304,16 @@ def converge(module):
         created=[r["instance"] for r in report if r["action"] == "created"],
         restarted=[u.split("@")[1][:-8] for u in to_restart],
         removed=stale,
+        preserved=[side["bond"] for side in preserved],
         diff=converger.diffs,
     )
 
 
-def remove_orphan_bonds(converger, sides):
+def remove_orphan_bonds(converger, sides, preserve):
     bonds_dir = os.path.join(converger.params["config_dir"], "bonds")
     if not os.path.isdir(bonds_dir):
         return
-    wanted = set(side["bond"] for side in sides)
+    wanted = set(side["bond"] for side in sides) | preserve
     for bond in sorted(os.listdir(bonds_dir)):
         if bond in wanted:
             continue
@@ -319,6 +339,7 @@ def main():
             socket_buffer=dict(type="int", default=4194304),
             verb=dict(type="int", default=3),
             managed_marker=dict(type="str", default="Ansible managed by bonded.openvpn"),
+            preserve=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )

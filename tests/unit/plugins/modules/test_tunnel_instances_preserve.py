@@ -1,0 +1,144 @@
+"""tunnel_instances with preserve: a preserved bond's configs, keys and units are not
+created, changed, restarted or removed, in check mode and for real, whatever the plan now
+says about it; the other bonds converge as usual."""
+import grp
+import hashlib
+import json
+import os
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.modules import tunnel_instances
+
+GROUP = grp.getgrgid(os.getgid()).gr_name
+HUB = "hub"
+
+
+class RecordingSystemd(object):
+    """Unit states in memory; every batch the module asks for is recorded."""
+    units = {}
+    calls = []
+
+    def __init__(self, module):
+        self.module = module
+
+    def show(self, units):
+        return dict((u, RecordingSystemd.units.get(u, {"ActiveState": "inactive", "UnitFileState": "disabled"}))
+                    for u in units)
+
+    def run(self, verb, units, *flags):
+        if not units or self.module.check_mode:
+            return
+        RecordingSystemd.calls.append((verb, sorted(units)))
+        for unit in units:
+            state = RecordingSystemd.units.setdefault(unit, {"ActiveState": "inactive", "UnitFileState": "disabled"})
+            if verb == "enable":
+                state["UnitFileState"] = "enabled"
+            elif verb in ("start", "restart"):
+                state["ActiveState"] = "active"
+            elif verb == "disable":
+                state.update(ActiveState="inactive", UnitFileState="disabled")
+
+
+def hub_sides(berlin_tunnels=2, paris_tunnels=2):
+    bonds = [{"name": "paris", "id": 1, "server": HUB, "client": "sp1", "tunnels": paris_tunnels, "port": 1194},
+             {"name": "berlin", "id": 2, "server": HUB, "client": "sp2", "tunnels": berlin_tunnels, "port": 1294}]
+    return host_sides(build_plan(bonds, None, {HUB: HUB, "sp1": "sp1", "sp2": "sp2"}), HUB)
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    RecordingSystemd.units, RecordingSystemd.calls = {}, []
+    monkeypatch.setattr(tunnel_instances, "SystemdUnits", RecordingSystemd)
+    monkeypatch.setattr(os, "chown", lambda *args: None)
+    (tmp_path / "identity").mkdir()
+    (tmp_path / "identity" / "host.crt").write_text("not checked here\n")
+    for bond in ("paris", "berlin"):
+        (tmp_path / "bonds" / bond).mkdir(parents=True)
+        (tmp_path / "bonds" / bond / "tls-crypt.key").write_text("%s key\n" % bond)
+    return tmp_path
+
+
+def run(capsys, tree, sides, check=False, preserve=None, fingerprints=None):
+    args = {"sides": sides, "peer_fingerprints": fingerprints or {"paris": "AA:01", "berlin": "BB:02"},
+            "config_dir": str(tree), "group": GROUP, "_ansible_check_mode": check, "_ansible_diff": True}
+    if preserve is not None:
+        args["preserve"] = preserve
+    RecordingSystemd.calls = []
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exited:
+            tunnel_instances.main()
+    result = json.loads(capsys.readouterr().out)
+    assert exited.value.code == 0, result
+    return result
+
+
+def berlin_files(tree):
+    """Every file of bond berlin with its content digest."""
+    found = {}
+    for directory in (tree / "instances", tree / "bonds" / "berlin"):
+        for name in sorted(os.listdir(str(directory))) if directory.exists() else []:
+            if directory.name == "instances" and not name.startswith("berlin-"):
+                continue
+            found[name] = hashlib.sha256((directory / name).read_bytes()).hexdigest()
+    return found
+
+
+def berlin_calls():
+    return [(verb, units) for verb, units in RecordingSystemd.calls if any("berlin" in unit for unit in units)]
+
+
+@pytest.fixture
+def deployed(capsys, tree):
+    run(capsys, tree, hub_sides())
+    assert sorted(berlin_files(tree)) == ["berlin-0.conf", "berlin-1.conf", "tls-crypt.key"]
+    return tree
+
+
+# What the plan may say about a preserved bond: still there but changed (N, peer certificate), or gone.
+CHANGES = {
+    "more tunnels": dict(sides=hub_sides(berlin_tunnels=4)),
+    "fewer tunnels": dict(sides=hub_sides(berlin_tunnels=1)),
+    "new peer certificate": dict(sides=hub_sides(), fingerprints={"paris": "AA:01", "berlin": "CC:03"}),
+    "no peer certificate": dict(sides=hub_sides(), fingerprints={"paris": "AA:01"}),
+    "gone from the plan": dict(sides=[side for side in hub_sides() if side["bond"] != "berlin"]),
+}
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check", "apply"])
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_preserved_bond_is_neither_changed_restarted_nor_removed(capsys, deployed, change, check):
+    before = berlin_files(deployed)
+    units_before = dict((u, dict(s)) for u, s in RecordingSystemd.units.items() if "berlin" in u)
+    result = run(capsys, deployed, check=check, preserve=["berlin"], **CHANGES[change])
+    assert berlin_files(deployed) == before
+    assert berlin_calls() == []
+    assert dict((u, s) for u, s in RecordingSystemd.units.items() if "berlin" in u) == units_before
+    assert not result["changed"] and result["removed"] == [] and result["restarted"] == []
+    assert all(not entry["instance"].startswith("berlin-") for entry in result["instances"])
+
+
+def test_a_preserved_bond_that_was_never_deployed_is_not_created(capsys, tree):
+    result = run(capsys, tree, hub_sides(), preserve=["berlin"])
+    assert berlin_files(tree) == {"tls-crypt.key": hashlib.sha256(b"berlin key\n").hexdigest()}
+    assert berlin_calls() == [] and result["created"] == ["paris-0", "paris-1"]
+
+
+def test_the_other_bonds_still_converge(capsys, deployed):
+    result = run(capsys, deployed, hub_sides(paris_tunnels=3), preserve=["berlin"])
+    assert result["created"] == ["paris-2"] and result["preserved"] == ["berlin"]
+    assert ("start", ["bonded-openvpn@paris-2.service"]) in RecordingSystemd.calls
+
+
+def test_a_warning_names_the_preserved_bond_and_its_peer(capsys, deployed):
+    result = run(capsys, deployed, hub_sides(), preserve=["berlin"])
+    texts = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+    assert len(texts) == 1 and "bond 'berlin'" in texts[0] and "peer 'sp2'" in texts[0]
+
+
+def test_without_preserve_the_same_change_removes_the_bond(capsys, deployed):
+    result = run(capsys, deployed, CHANGES["gone from the plan"]["sides"])
+    assert result["removed"] == ["berlin-0", "berlin-1"] and berlin_files(deployed) == {}
