@@ -148,7 +148,8 @@ def test_a_bond_this_host_no_longer_plays_is_removed_with_its_key(capsys, tree):
     assert configs(tree) == [] and not (tree / "bonds" / "lab").exists()
 
 
-UNIT0, UNIT1 = "bonded-openvpn@lab-0.service", "bonded-openvpn@lab-1.service"
+UNIT0 = "bonded-openvpn@lab-0.service"
+UNIT1 = "bonded-openvpn@lab-1.service"
 
 
 def rotate_key(tree):
