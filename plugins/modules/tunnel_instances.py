@@ -215,6 +215,8 @@ class Converger(object):
         path = applied_path(self.params["config_dir"], instance)
         if os.path.lexists(path) and not self.module.check_mode:
             os.unlink(path)
+            if not os.listdir(os.path.dirname(path)):
+                os.rmdir(os.path.dirname(path))
 
 
 def orphan_records(config_dir, configs):

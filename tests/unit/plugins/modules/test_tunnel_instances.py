@@ -259,3 +259,7 @@ def test_removed_instances_leave_no_record_behind(capsys, tree):
     run(capsys, tree, 3)
     run(capsys, tree, 1)
     assert sorted(os.listdir(str(tree / "applied"))) == ["lab-0.sha256"]
+    with patch_module_args({"sides": [], "peer_fingerprints": {}, "config_dir": str(tree), "group": GROUP}):
+        with pytest.raises(SystemExit):
+            tunnel_instances.main()
+    assert not (tree / "applied").exists()
