@@ -1,6 +1,7 @@
 import copy
 import json
 import os
+import re
 
 import pytest
 import yaml
@@ -235,3 +236,15 @@ def test_a_remote_outside_the_bonds_routes_passes_and_one_that_does_not_resolve_
     result = converge(capsys, host, [_host_side(remote="vpn.example.test")])
     assert "does not resolve" in json.dumps(result["warnings"])
     assert converge(capsys, host, [_host_side(remote="203.0.113.10", role="server")])["bonds"]
+
+
+def test_the_host_side_check_is_documented_with_its_real_message(capsys, host, monkeypatch):
+    monkeypatch.setattr(module.socket, "getaddrinfo", lambda name, *args: [(2, 2, 17, "", ("198.51.100.7", 0))])
+    message = converge(capsys, host, [_host_side(remote="vpn.example.test", peer_networks=["198.51.100.0/24"])],
+                       rc=1)["msg"]
+    with open(os.path.join(ROOT, "docs", "validation.md")) as handle:
+        section = handle.read().split("## Checked on the host", 1)[1].split("\n## ", 1)[0]
+    templates = [line.strip("`") for line in section.splitlines() if line.startswith("`bond '")]
+    assert len(templates) == 1
+    parts = re.split(r"<[^<>]+>", templates[0])
+    assert re.match(".+?".join(re.escape(part) for part in parts) + r"\Z", message), message
