@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 import tempfile
 
 
@@ -43,16 +44,22 @@ def discard(path):
 def place(module, temporary, path, mode, uid=-1, gid=-1):
     """Moves a finished temporary file to ``path`` with ``mode`` and owner (-1: unchanged).
 
-    The mode and owner are set before the rename, so the new content is never visible with
-    looser permissions; they are set again afterwards because ``atomic_move`` gives a file
-    it creates a mode from the umask and the caller's owner.
+    The new content is never visible with looser permissions than ``mode``: the temporary
+    file has them before the rename, and an old file loses any extra ones first (atomic_move
+    copies the old file's mode, owner and SELinux context onto the new one). Mode and owner
+    are set again afterwards because ``atomic_move`` gives a file it creates a mode from the
+    umask and the caller's owner.
     """
     os.chmod(temporary, mode)
     if uid != -1 or gid != -1:
         os.chown(temporary, uid, gid)
+    if os.path.isfile(path) and not os.path.islink(path):
+        # atomic_move gives the new file the old one's mode (and SELinux context): first
+        # take from the old file any permission the new one must not have.
+        os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & mode)
     umask = os.umask(0o077)
     try:
-        module.atomic_move(temporary, path, keep_dest_attrs=False)
+        module.atomic_move(temporary, path)
     finally:
         os.umask(umask)
     os.chmod(path, mode)

@@ -219,11 +219,13 @@ class Converger(object):
                 os.rmdir(os.path.dirname(path))
 
 
-def orphan_records(config_dir, configs):
+def orphan_records(config_dir, configs, present):
+    """Records of instances that have neither a config wanted nor one on disk. An instance
+    left in place (not planned here, its config kept) keeps its record."""
     directory = os.path.dirname(applied_path(config_dir, "x"))
     names = os.listdir(directory) if os.path.isdir(directory) else []
-    return sorted(name[:-len(".sha256")] for name in names
-                  if name.endswith(".sha256") and name[:-len(".sha256")] not in configs)
+    return sorted(name[:-len(".sha256")] for name in names if name.endswith(".sha256")
+                  and name[:-len(".sha256")] not in configs and name[:-len(".sha256")] not in present)
 
 
 def applied_digest(config_dir, instance):
@@ -360,7 +362,7 @@ def converge(module):
     check_paths(module, sides, configs)
     present = existing_instances(module, params["config_dir"])
     stale = [name for name in present if name not in configs]
-    for name in orphan_records(params["config_dir"], configs):
+    for name in orphan_records(params["config_dir"], configs, present):
         converger.forget_applied(name)
     names = sorted(configs, key=split_instance)
 

@@ -263,3 +263,10 @@ def test_removed_instances_leave_no_record_behind(capsys, tree):
         with pytest.raises(SystemExit):
             tunnel_instances.main()
     assert not (tree / "applied").exists()
+
+
+def test_a_record_whose_instance_has_no_config_any_more_is_dropped(capsys, tree):
+    run(capsys, tree, 1)
+    (tree / "applied" / "lab-7.sha256").write_text("0" * 64 + "\n")
+    run(capsys, tree, 1)
+    assert sorted(os.listdir(str(tree / "applied"))) == ["lab-0.sha256"]
