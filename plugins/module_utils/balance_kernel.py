@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import json
 import os
+import tempfile
 
 from . import balance_render as render
 from . import balance_spec as bspec
@@ -269,14 +270,21 @@ def describe_current(current, scope, want):
     return describe(current.addresses & (scope.addresses | want.addresses), current.rules, current.routes, nft)
 
 
-def write_atomic(path, text):
+def write_atomic(path, text, mode=0o644):
+    """The watchdog's own atomic write (no AnsibleModule on the host): a unique temporary
+    name next to ``path``, removed if anything fails before the rename."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.rename(tmp, path)
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except BaseException:
+        remove_file(tmp)
+        raise
 
 
 def remove_file(path):

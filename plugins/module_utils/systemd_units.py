@@ -4,7 +4,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-SHOW_PROPERTIES = ("Id", "ActiveState", "UnitFileState", "MainPID")
+# InvocationID changes with every start: proof that a unit started after a given moment.
+SHOW_PROPERTIES = ("Id", "ActiveState", "UnitFileState", "MainPID", "InvocationID")
 
 
 class SystemdUnits(object):
@@ -32,10 +33,17 @@ class SystemdUnits(object):
         return states
 
     def run(self, verb, units, *flags):
+        error = self.try_run(verb, units, *flags)
+        if error:
+            self.module.fail_json(msg=error)
+
+    def try_run(self, verb, units, *flags):
+        """Like ``run``, but returns the failure (None on success) for a caller that must
+        clean up before it fails."""
         if not units or self.module.check_mode:
-            return
+            return None
         rc, out, err = self.module.run_command([self.systemctl, verb] + list(flags) + list(units))
-        if rc != 0:
-            self.module.fail_json(
-                msg="systemctl %s %s failed: %s; see 'journalctl -u %s' on the host"
+        if rc == 0:
+            return None
+        return ("systemctl %s %s failed: %s; see 'journalctl -u %s' on the host"
                 % (verb, " ".join(units), (err or out).strip(), units[0]))

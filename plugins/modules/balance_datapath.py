@@ -25,6 +25,14 @@ description:
     lowered N. The cost does not grow with the number of tunnels or bonds - three kernel
     calls apply all changes (one atomic C(nft -f) among them).
   - Routes and rules it owns carry protocol 194; it never touches others.
+  - Fails safe. When any step fails after the host was changed (C(nft -f) refusing the new
+    table, say), it puts back the previous specs and watchdog code, brings the kernel back to
+    the previous data path, starts again the watchdogs it had stopped, and then fails naming
+    the bonds and the error; a watchdog is never left stopped by a failed run.
+  - Before any change, on a client side, resolves the C(remote) it dials and refuses a bond
+    whose routes (the peer's bundle address and networks) would cover that address, since
+    the tunnels' own packets would then go into the tunnels. The planner checks IP
+    addresses; a host name can only be checked on the host.
 version_added: 0.1.0
 author: bonded.openvpn maintainers
 options:
@@ -139,11 +147,13 @@ kernel_changes:
   sample: ["add address 10.255.1.253/32 on lo", "load nftables table ip bonded_openvpn_paris"]
 """
 
-import hashlib
+import ipaddress
 import os
+import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bonded.openvpn.plugins.module_utils.file_journal import FileJournal as Files
 from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_liveness
@@ -156,52 +166,15 @@ from ansible_collections.bonded.openvpn.plugins.module_utils.host_state import p
 from ansible_collections.bonded.openvpn.plugins.module_utils.systemd_units import SystemdUnits
 
 UNIT = "bonded-openvpn-watchdog@%s.service"
+ACTIVE = ("active", "activating", "reloading")
 PACKAGE = "bonded_openvpn_balance"
 # The watchdog's code: the same files this module runs, so both build the data path alike.
 # (Importing them here is also what makes Ansible ship them with the module.)
 ENGINE = (bspec, render, kernel, balance_liveness, balance_watchdog, probe, safe_text)
 
 
-def _digest(content):
-    return hashlib.sha256(content).hexdigest()
-
-
-class Files(object):
-    """Writes and deletes files, recording diffs; does nothing in check mode."""
-
-    def __init__(self, module):
-        self.module, self.diffs = module, []
-
-    def write(self, path, content, mode, show=True):
-        old = _read(path)
-        if old == content:
-            return False
-        if show:
-            before, after = (old or b"").decode("utf-8", "replace"), content.decode("utf-8")
-        else:
-            before = "sha256 %s\n" % _digest(old) if old is not None else ""
-            after = "sha256 %s\n" % _digest(content)
-        self.diffs.append(dict(before_header=path, after_header=path, before=before, after=after))
-        if not self.module.check_mode:
-            directory = os.path.dirname(path)
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            tmp = "%s.tmp" % path
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            os.chmod(tmp, mode)
-            os.rename(tmp, path)
-        return True
-
-    def delete(self, path):
-        if not os.path.lexists(path):
-            return False
-        self.diffs.append(dict(before_header=path, after_header="(deleted)", before=(_read(path) or b"").decode(
-            "utf-8", "replace"), after=""))
-        if not self.module.check_mode:
-            os.unlink(path)
-        return True
+class ApplyError(RuntimeError):
+    """A step of the run failed after the host was changed: roll back, then fail."""
 
 
 def _source(engine):
@@ -261,6 +234,40 @@ def live_set(params, bond):
     return parse_live_set(text.decode("utf-8", "replace")) if text is not None else None
 
 
+def resolve_ipv4(name):
+    """The IPv4 addresses ``name`` stands for on this host (None: it does not resolve)."""
+    try:
+        infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_DGRAM)
+    except (socket.gaierror, UnicodeError, OSError):
+        return None
+    return sorted(set(ipaddress.ip_address(info[4][0]) for info in infos))
+
+
+def check_remotes(module, sides):
+    """Refuses a client side whose bond would route the address it dials into the bond
+    itself: the tunnels' own packets would then go into the tunnels. The planner checks
+    IP addresses; a host name can only be resolved here, before anything is changed."""
+    for side in sides:
+        if side.get("role") != "client" or not side.get("remote"):
+            continue
+        addresses = resolve_ipv4(side["remote"])
+        if addresses is None:
+            module.warn("bond '%s': field 'remote': %r does not resolve on this host, so it cannot be checked "
+                        "against the bond's routes; the tunnels cannot connect until it resolves"
+                        % (side["bond"], side["remote"]))
+            continue
+        fields = [("%s/32" % side["peer_bundle"], "bonded_openvpn_pool", "the peer's bundle address")]
+        fields += [(network, "server_networks", "a network behind the server") for network in side["peer_networks"]]
+        for destination, field, what in fields:
+            network = ipaddress.ip_network(destination, strict=False)
+            for address in addresses:
+                if address in network:
+                    module.fail_json(msg="bond '%s': field '%s': %s (%s) covers %s, the address remote %r resolves "
+                                         "to on this host; the bond would carry its own tunnels. Dial the server at "
+                                         "an address outside the bond's routes or change '%s' (nothing was changed)"
+                                     % (side["bond"], field, destination, what, address, side["remote"], field))
+
+
 class WithoutPreserved(object):
     """A scope minus the kernel objects of preserved bonds (``kept``: their specs, as deployed or planned)."""
 
@@ -279,12 +286,17 @@ class WithoutPreserved(object):
         return self.scope.has_nft_table(name) and bspec.bond_of_nft_table(name) not in self.names
 
 
-def converge_kernel(module, specs, deployed, kept=()):
+def converge_kernel(module, specs, deployed, lives=None, kept=()):
+    """Brings the kernel to the data path of ``specs``; raises KernelError when it cannot.
+
+    ``lives`` (bond -> live set) defaults to what each bond's watchdog last wrote; the
+    kernel objects of ``kept`` (preserved bonds' specs) are out of scope, never touched."""
     params = module.params
     krn = kernel.Kernel(lambda argv, data=None: module.run_command(argv, data=data, binary_data=True), params["run_dir"])
     known = set(spec["local_bundle"] for spec in list(specs.values()) + list(deployed.values()) if spec)
     scope = WithoutPreserved(kernel.Scope.host(known), kept, params["preserve"])
-    lives = dict((bond, bspec.effective_live(spec, live_set(params, bond))) for bond, spec in specs.items())
+    if lives is None:
+        lives = dict((bond, bspec.effective_live(spec, live_set(params, bond))) for bond, spec in specs.items())
     summary, diff = [], None
     # A tunnel interface may vanish between reading and applying (an OpenVPN restart):
     # then read and plan once more before giving up.
@@ -304,16 +316,55 @@ def converge_kernel(module, specs, deployed, kept=()):
             if changes and not module.check_mode:
                 krn.apply(changes)
             break
-        except kernel.KernelError as error:
+        except kernel.KernelError:
             if attempt == 2:
-                module.fail_json(msg="%s; the data path is partly applied, re-run after fixing the cause" % error)
+                raise
     return summary, diff, lives
+
+
+def _unit_state(states, bond, key):
+    return states.get(UNIT % bond, {}).get(key)
+
+
+class Run(object):
+    """One converge: what it changed on the host, so a failure can undo all of it."""
+
+    def __init__(self, module):
+        self.module, self.params = module, module.params
+        self.files, self.units = Files(module), SystemdUnits(module)
+        self.stopped, self.disabled, self.started, self.enabled = [], [], [], []
+        self.kept = []
+
+    def systemctl(self, verb, units, *flags):
+        error = self.units.try_run(verb, units, *flags)
+        if error:
+            raise ApplyError(error)
+
+    def rollback(self, specs, deployed, lives_before, running, enabled):
+        """Puts back the files, the kernel's data path and the watchdogs as they were."""
+        problems = self.files.restore()
+        old = dict((bond, spec) for bond, spec in deployed.items() if spec and bond not in self.params["preserve"])
+        # The new bonds' bundle addresses must be in scope, or they would stay on lo.
+        known = dict(deployed, **dict(("new %s" % bond, spec) for bond, spec in specs.items()))
+        try:
+            converge_kernel(self.module, old, known, dict((bond, lives_before[bond]) for bond in old), self.kept)
+        except kernel.KernelError as error:
+            problems.append("data path: %s" % error)
+        # Watchdogs this run started from scratch go; the ones it stopped or disabled come back.
+        for verb, units in (("stop", [u for u in self.started if u not in running]),
+                            ("disable", [u for u in self.enabled if u not in enabled]),
+                            ("enable", [u for u in self.disabled if u in enabled]),
+                            ("start", sorted(set(self.stopped + self.disabled) & set(running)))):
+            error = self.units.try_run(verb, units)
+            if error:
+                problems.append(error)
+        return problems
 
 
 def converge(module):
     params = module.params
-    files = Files(module)
-    units = SystemdUnits(module)
+    run = Run(module)
+    files, units = run.files, run.units
     preserve = set(params["preserve"])
     preserved = [side for side in params["sides"] if side["bond"] in preserve]
     for side in preserved:
@@ -322,41 +373,61 @@ def converge(module):
     specs = dict((side["bond"], bspec.from_side(side, params["probe"])) for side in params["sides"]
                  if side["bond"] not in preserve)
     check_overlaps(module, specs)
-    engine_changed = install_engine(files, params)
+    check_remotes(module, params["sides"])
     deployed = deployed_specs(module, params["config_dir"])
     stale = sorted(set(deployed) - set(specs) - preserve)
-    kept = [deployed[bond] for bond in sorted(preserve) if deployed.get(bond)]
-    kept += [bspec.from_side(side) for side in preserved]
+    run.kept = [deployed[bond] for bond in sorted(preserve) if deployed.get(bond)]
+    run.kept += [bspec.from_side(side) for side in preserved]
     contents = dict((bond, bspec.dump(spec, params["managed_marker"]).encode("utf-8")) for bond, spec in specs.items())
     updated = sorted(bond for bond in specs if _read(bspec.spec_path(bond, params["config_dir"])) != contents[bond])
-    states = units.show([UNIT % bond for bond in sorted(specs)])
-    running = [bond for bond in specs
-               if states.get(UNIT % bond, {}).get("ActiveState") in ("active", "activating", "reloading")]
-    # Stop the watchdogs that would fight this run (their spec or code changes); they start
-    # again below with the new spec, and stale ones stay off.
-    to_stop = [bond for bond in running if bond in updated or engine_changed]
-    units.run("disable", [UNIT % bond for bond in stale], "--now")
-    units.run("stop", [UNIT % bond for bond in to_stop])
-    for bond in sorted(specs):
-        files.write(bspec.spec_path(bond, params["config_dir"]), contents[bond], 0o644)
-    kernel_changes, kernel_diff, lives = converge_kernel(module, specs, deployed, kept)
-    for bond in stale:
-        files.delete(bspec.spec_path(bond, params["config_dir"]))
-        files.delete(bspec.live_path(bond, params["run_dir"]))
-        files.delete(bspec.snapshot_path(bond, params["run_dir"]))
-    to_enable = [UNIT % bond for bond in sorted(specs) if states.get(UNIT % bond, {}).get("UnitFileState") != "enabled"]
-    to_start = [UNIT % bond for bond in sorted(specs) if bond not in running or bond in to_stop]
-    units.run("enable", to_enable)
-    units.run("start", to_start)
+    states = units.show([UNIT % bond for bond in sorted(set(specs) | set(stale))])
+    running = [UNIT % bond for bond in sorted(set(specs) | set(stale)) if _unit_state(states, bond, "ActiveState") in ACTIVE]
+    enabled = [UNIT % bond for bond in sorted(set(specs) | set(stale))
+               if _unit_state(states, bond, "UnitFileState") == "enabled"]
+    lives_before = dict((bond, bspec.effective_live(spec, live_set(params, bond)))
+                        for bond, spec in deployed.items() if spec)
+    try:
+        engine_changed = install_engine(files, params)
+        # Stop the watchdogs that would fight this run (their spec or code changes); they
+        # start again below with the new spec, and stale ones stay off.
+        to_stop = [UNIT % bond for bond in sorted(specs) if UNIT % bond in running and (bond in updated or engine_changed)]
+        run.disabled = [UNIT % bond for bond in stale]
+        run.systemctl("disable", run.disabled, "--now")
+        run.stopped = to_stop
+        run.systemctl("stop", to_stop)
+        for bond in sorted(specs):
+            files.write(bspec.spec_path(bond, params["config_dir"]), contents[bond], 0o644)
+        kernel_changes, kernel_diff, lives = converge_kernel(module, specs, deployed, kept=run.kept)
+        for bond in stale:
+            files.delete(bspec.spec_path(bond, params["config_dir"]))
+            files.delete(bspec.live_path(bond, params["run_dir"]))
+            files.delete(bspec.snapshot_path(bond, params["run_dir"]))
+        run.enabled = [UNIT % bond for bond in sorted(specs) if UNIT % bond not in enabled]
+        run.started = [UNIT % bond for bond in sorted(specs) if UNIT % bond not in running or UNIT % bond in to_stop]
+        run.systemctl("enable", run.enabled)
+        run.systemctl("start", run.started)
+    except Exception as error:  # whatever failed, the host goes back: never a stopped watchdog
+        problems = run.rollback(specs, deployed, lives_before, running, enabled)
+        module.fail_json(msg=failure_message(sorted(set(updated) | set(stale)), error, problems))
     report = [dict(bond=bond, role=spec["role"], balance=spec["balance"], live=lives[bond],
                    action="created" if bond not in deployed else "updated" if bond in updated else "unchanged")
               for bond, spec in sorted(specs.items())]
     return dict(
-        changed=bool(files.diffs or kernel_changes or to_enable or to_start or stale),
+        changed=bool(files.diffs or kernel_changes or run.enabled or run.started or stale),
         bonds=report, updated=updated, removed=stale, kernel_changes=kernel_changes,
         preserved=[side["bond"] for side in preserved],
         diff=files.diffs + ([kernel_diff] if kernel_changes else []),
     )
+
+
+def failure_message(bonds, error, problems):
+    scope = "bonds %s" % ", ".join("'%s'" % bond for bond in bonds) if bonds else "the data path"
+    message = "%s: applying the new data path failed: %s. " % (scope, error)
+    if not problems:
+        return message + ("The previous specs, data path and watchdogs were restored, so the host is as it was "
+                          "before this run; fix the cause and re-run")
+    return message + ("Restoring the previous state was incomplete (%s); the watchdogs that could be started "
+                      "run again. Fix the causes and re-run" % "; ".join(problems))
 
 
 def main():

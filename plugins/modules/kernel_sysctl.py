@@ -127,11 +127,11 @@ container:
 import errno
 import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.bonded.openvpn.plugins.module_utils.files import write_atomic
 from ansible_collections.bonded.openvpn.plugins.module_utils.kernel_host import container_kind
 
 PROC_SYS = "/proc/sys"
@@ -241,11 +241,7 @@ def write_file(module, path, content):
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
         module.fail_json(msg="cannot persist sysctls: directory %s does not exist" % directory)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".bonded-openvpn-sysctl.")
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(to_bytes(content))
-    os.chmod(temporary, FILE_MODE)
-    module.atomic_move(temporary, path)
+    write_atomic(module, path, to_bytes(content), FILE_MODE)
 
 
 def how_to_fix(name, entry, container):

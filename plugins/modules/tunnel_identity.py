@@ -94,45 +94,69 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
+from ansible_collections.bonded.openvpn.plugins.module_utils.files import (
+    discard, place, read_bytes as _read, temporary_path)
 from ansible_collections.bonded.openvpn.plugins.module_utils.instance_config import (
     digest, identity_paths, tls_crypt_path)
 from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certificate_fingerprint
 
 
-def _make_identity(module, key_path, cert_path):
-    openssl = module.get_bin_path("openssl", required=True)
-    directory = os.path.dirname(key_path)
-    tmp_key, tmp_cert = key_path + ".new", cert_path + ".new"
+def _run_private(module, argv):
+    """Runs a key generator with a umask that keeps whatever it writes private."""
     old_umask = os.umask(0o077)
     try:
-        rc, _, err = module.run_command([
+        return module.run_command(argv)
+    finally:
+        os.umask(old_umask)
+
+
+def _make_identity(module, key_path, cert_path):
+    openssl = module.get_bin_path("openssl", required=True)
+    tmp_key, tmp_cert = temporary_path(key_path), temporary_path(cert_path)
+    try:
+        rc, _, err = _run_private(module, [
             openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
             "-nodes", "-days", str(module.params["valid_days"]), "-subj", "/CN=%s" % module.params["common_name"],
             "-keyout", tmp_key, "-out", tmp_cert])
+        if rc != 0:
+            module.fail_json(msg="openssl could not make the host key in %s: %s; nothing was changed"
+                             % (os.path.dirname(key_path), err.strip()))
+        # Key first: a run cut off between the two leaves a pair that does not match,
+        # which the next run detects (key_matches_certificate) and replaces.
+        place(module, tmp_key, key_path, 0o600)
+        place(module, tmp_cert, cert_path, 0o644)
     finally:
-        os.umask(old_umask)
-    if rc != 0:
-        module.fail_json(msg="openssl could not make the host key in %s: %s" % (directory, err.strip()))
-    os.chmod(tmp_key, 0o600)
-    os.chmod(tmp_cert, 0o644)
-    os.rename(tmp_key, key_path)
-    os.rename(tmp_cert, cert_path)
+        discard(tmp_key)
+        discard(tmp_cert)
+
+
+def _public_key(module, argv):
+    rc, out, _err = module.run_command(argv)
+    return out.strip() if rc == 0 and out.strip() else None
+
+
+def key_matches_certificate(module, key_path, cert_path):
+    """True when the private key is the one the certificate was made for."""
+    openssl = module.get_bin_path("openssl", required=True)
+    from_key = _public_key(module, [openssl, "pkey", "-pubout", "-in", key_path])
+    from_cert = _public_key(module, [openssl, "x509", "-noout", "-pubkey", "-in", cert_path])
+    return from_key is not None and from_key == from_cert
 
 
 def _make_tls_crypt(module, path):
     openvpn = module.get_bin_path("openvpn", required=True)
-    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-    tmp = path + ".new"
-    old_umask = os.umask(0o077)
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o750)
+    tmp = temporary_path(path)
     try:
-        rc, _, err = module.run_command([openvpn, "--genkey", "tls-crypt", tmp])
+        rc, _, err = _run_private(module, [openvpn, "--genkey", "tls-crypt", tmp])
+        if rc != 0:
+            module.fail_json(msg="openvpn --genkey tls-crypt failed for %s: %s; nothing was changed"
+                             % (path, err.strip()))
+        place(module, tmp, path, 0o600)
     finally:
-        os.umask(old_umask)
-    if rc != 0:
-        module.fail_json(msg="openvpn --genkey tls-crypt failed for %s: %s" % (path, err.strip()))
-    os.chmod(tmp, 0o600)
-    os.rename(tmp, path)
+        discard(tmp)
 
 
 def remove_identity(module, result):
@@ -154,8 +178,11 @@ def ensure_identity(module, result, keep=False):
     have = cert is not None and os.path.exists(key_path)
     before = certificate_fingerprint(cert) if have else None
     if have and (keep or not module.params["rotate"]):
-        result["fingerprint"] = before
-        return
+        if key_matches_certificate(module, key_path, cert_path):
+            result["fingerprint"] = before
+            return
+        module.warn("%s does not belong to %s (a run cut off between writing them, or a hand edit); "
+                    "made a new pair, so the peers pin the new certificate" % (key_path, cert_path))
     result["changed"] = True
     result["diff"]["before"]["fingerprint"] = before
     if module.check_mode:

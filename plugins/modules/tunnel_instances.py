@@ -16,7 +16,13 @@ description:
     C(bonded-openvpn@<bond>-<k>) unit per tunnel.
   - Restarts an instance only when its own config changed (the config records the digests
     of the host certificate and tls-crypt key, so a rotation restarts what uses them).
-  - Stops, disables and deletes instances and tls-crypt keys that the plan no longer has:
+  - Compares each config with the one its process was last (re)started with, recorded in
+    C(<config_dir>/applied/<instance>.sha256) only after systemd confirmed the (re)start; so
+    an instance whose restart failed, or whose run was cut off between writing and
+    restarting, is restarted by the next run.
+  - Stops, disables and deletes instances and tls-crypt keys that the plan no longer has.
+  - Files in C(instances/) or C(bonds/) that it did not write are reported with a warning
+    and left alone.
   - Its cost does not grow with Ansible tasks per tunnel; systemd is asked in batches.
 version_added: 0.1.0
 author: bonded.openvpn maintainers (@bonded)
@@ -132,18 +138,44 @@ preserved:
   returned: always
   type: list
   elements: str
+failed_instances:
+  description: Instances that did not come up with their new config; the next run (re)starts them.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["paris-2"]
 """
 
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
+from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read, write_atomic
 from ansible_collections.bonded.openvpn.plugins.module_utils import instance_config as config
 from ansible_collections.bonded.openvpn.plugins.module_utils.openvpn_config import split_instance
 from ansible_collections.bonded.openvpn.plugins.module_utils.systemd_units import SystemdUnits
 
 UNIT = "bonded-openvpn@%s.service"
+ACTIVE = ("active", "activating", "reloading")
+
+
+def applied_path(config_dir, instance):
+    """Digest of the config the instance's process was last (re)started with by this module.
+
+    Written only after systemd confirmed the (re)start, so it never claims a config that
+    no process runs; kept under /etc so a failed run or a crash between writing a config
+    and restarting its instance is still seen as pending on the next run.
+    """
+    return os.path.join(config_dir, "applied", "%s.sha256" % instance)
+
+
+def _is_file(path):
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
 
 
 class Converger(object):
@@ -167,17 +199,7 @@ class Converger(object):
         self.diffs.append(dict(before_header=path, after_header=path, before=before, after=after))
         if self.module.check_mode:
             return True
-        directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o750)
-        tmp = path + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        gid = self._gid(group)
-        os.chown(tmp, 0, gid)
-        os.rename(tmp, path)
+        write_atomic(self.module, path, content, mode, uid=0, gid=self._gid(group), dir_mode=0o750)
         return True
 
     def _gid(self, group):
@@ -190,10 +212,39 @@ class Converger(object):
     def delete(self, path):
         if not os.path.lexists(path):
             return
+        if not _is_file(path):
+            self.module.warn("%s is not a file the collection wrote; left in place, remove it by hand" % path)
+            return
         self.changed = True
         self.diffs.append(dict(before_header=path, after_header="(deleted)", before="(present)\n", after=""))
         if not self.module.check_mode:
             os.unlink(path)
+
+    def record_applied(self, instance, digest):
+        if not self.module.check_mode:
+            write_atomic(self.module, applied_path(self.params["config_dir"], instance), (digest + "\n").encode(),
+                         0o640, uid=0, gid=self._gid(self.params["group"]), dir_mode=0o750)
+
+    def forget_applied(self, instance):
+        path = applied_path(self.params["config_dir"], instance)
+        if os.path.lexists(path) and not self.module.check_mode:
+            os.unlink(path)
+            if not os.listdir(os.path.dirname(path)):
+                os.rmdir(os.path.dirname(path))
+
+
+def orphan_records(config_dir, configs, present):
+    """Records of instances that have neither a config wanted nor one on disk. An instance
+    left in place (not planned here, its config kept) keeps its record."""
+    directory = os.path.dirname(applied_path(config_dir, "x"))
+    names = os.listdir(directory) if os.path.isdir(directory) else []
+    return sorted(name[:-len(".sha256")] for name in names if name.endswith(".sha256")
+                  and name[:-len(".sha256")] not in configs and name[:-len(".sha256")] not in present)
+
+
+def applied_digest(config_dir, instance):
+    recorded = _read(applied_path(config_dir, instance))
+    return recorded.decode("ascii", "replace").strip() if recorded is not None else None
 
 
 def tls_crypt_digests(converger, sides):
@@ -243,12 +294,76 @@ def desired_configs(converger, sides, digests):
     return configs
 
 
-def existing_instances(config_dir):
+def existing_instances(module, config_dir):
+    """Instances with a config file on the host; anything else in instances/ is reported
+    and left alone, so a stray file never stops the module from repairing the rest."""
     directory = os.path.join(config_dir, "instances")
     if not os.path.isdir(directory):
         return []
-    return sorted(name[:-5] for name in os.listdir(directory)
-                  if name.endswith(".conf") and split_instance(name[:-5]) is not None)
+    found = []
+    for name in sorted(os.listdir(directory)):
+        instance = name[:-5] if name.endswith(".conf") else None
+        if instance and split_instance(instance) is not None and _is_file(os.path.join(directory, name)):
+            found.append(instance)
+        else:
+            module.warn("%s is not an instance config of bonded.openvpn; ignored (remove it if nothing needs it)"
+                        % os.path.join(directory, name))
+    return found
+
+
+def check_paths(module, sides, configs):
+    """Fails before any change when something that is not a file sits where one must go."""
+    config_dir = module.params["config_dir"]
+    for name in sorted(configs):
+        path = config.instance_path(config_dir, name)
+        if os.path.lexists(path) and not _is_file(path):
+            module.fail_json(msg="instance %s: %s is not a regular file, so its config cannot be written; "
+                                 "move it away and re-run (nothing was changed)" % (name, path))
+    for side in sides:
+        directory = os.path.dirname(config.tls_crypt_path(config_dir, side["bond"]))
+        if os.path.lexists(directory) and not os.path.isdir(directory):
+            module.fail_json(msg="bond '%s': %s is not a directory, so its tls-crypt key has no place; "
+                                 "move it away and re-run (nothing was changed)" % (side["bond"], directory))
+
+
+def plan_units(names, states, configs, pending, written, present):
+    """Decides per instance: enable, start (not running) or restart (running an older config)."""
+    to_start, to_restart, to_enable, report = [], [], [], []
+    for name in names:
+        unit = UNIT % name
+        state = states.get(unit, {})
+        action = "unchanged"
+        if name in written and name not in present:
+            action = "created"
+        elif name in written:
+            action = "updated"
+        if state.get("UnitFileState") != "enabled":
+            to_enable.append(unit)
+        if state.get("ActiveState") not in ACTIVE:
+            to_start.append(unit)
+            action = action if action != "unchanged" else "started"
+        elif name in pending:
+            to_restart.append(unit)
+            action = "restarted"
+        report.append(dict(instance=name, unit=unit, action=action))
+    return to_start, to_restart, to_enable, report
+
+
+def start_and_record(converger, units, to_restart, to_start, digests, before):
+    """(Re)starts the units and records the config each one now runs; returns the units
+    that did not come up (they stay pending for the next run) and systemd's errors."""
+    errors = [error for error in (units.try_run("restart", to_restart), units.try_run("start", to_start)) if error]
+    started = to_restart + to_start
+    if errors and not converger.module.check_mode:
+        # Only a unit that is active under a new invocation provably read the new config.
+        after = units.show(started)
+        proven = [unit for unit in started if after.get(unit, {}).get("ActiveState") == "active"
+                  and after[unit].get("InvocationID") != before.get(unit, {}).get("InvocationID")]
+    else:
+        proven = started
+    for unit in proven:
+        converger.record_applied(unit.split("@", 1)[1][:-len(".service")], digests[unit])
+    return [unit for unit in started if unit not in proven], errors
 
 
 def converge(module):
@@ -263,42 +378,33 @@ def converge(module):
     units = SystemdUnits(module)
     digests = tls_crypt_digests(converger, sides)
     configs = desired_configs(converger, sides, digests)
-    present = existing_instances(params["config_dir"])
+    check_paths(module, sides, configs)
+    present = existing_instances(module, params["config_dir"])
     stale = [name for name in present if name not in configs and split_instance(name)[0] not in preserve]
+    for name in orphan_records(params["config_dir"], configs, present):
+        converger.forget_applied(name)
+    names = sorted(configs, key=split_instance)
 
     written = [name for name in sorted(configs)
                if converger.write(config.instance_path(params["config_dir"], name), configs[name], 0o640, params["group"])]
-    states = units.show([UNIT % name for name in sorted(configs)])
-    to_start, to_restart, to_enable, report = [], [], [], []
-    for name in sorted(configs, key=split_instance):
-        unit = UNIT % name
-        state = states.get(unit, {})
-        active = state.get("ActiveState") in ("active", "activating", "reloading")
-        action = "unchanged"
-        if name in written and name not in present:
-            action = "created"
-        elif name in written:
-            action = "updated"
-        if state.get("UnitFileState") != "enabled":
-            to_enable.append(unit)
-        if not active:
-            to_start.append(unit)
-            action = action if action != "unchanged" else "started"
-        elif name in written:
-            to_restart.append(unit)
-            action = "restarted"
-        report.append(dict(instance=name, unit=unit, action=action))
+    # Compared with what the running process was started with, not with the file on disk:
+    # a config written by a run whose restart failed is still pending.
+    pending = set(name for name in configs
+                  if name in written or applied_digest(params["config_dir"], name) != config.digest(configs[name]))
+    states = units.show([UNIT % name for name in names])
+    to_start, to_restart, to_enable, report = plan_units(names, states, configs, pending, written, present)
     removed_units = [UNIT % name for name in stale]
 
     units.run("disable", removed_units, "--now")
     for name in stale:
         converger.delete(config.instance_path(params["config_dir"], name))
+        converger.forget_applied(name)
     remove_orphan_bonds(converger, sides, preserve)
     units.run("enable", to_enable)
-    units.run("restart", to_restart)
-    units.run("start", to_start)
+    unit_digests = dict((UNIT % name, config.digest(configs[name])) for name in names)
+    failed, errors = start_and_record(converger, units, to_restart, to_start, unit_digests, states)
     changed = converger.changed or bool(to_enable or to_start or to_restart or removed_units)
-    return dict(
+    result = dict(
         changed=changed,
         instances=report,
         created=[r["instance"] for r in report if r["action"] == "created"],
@@ -307,6 +413,13 @@ def converge(module):
         preserved=[side["bond"] for side in preserved],
         diff=converger.diffs,
     )
+    if errors:
+        instances = ", ".join(unit.split("@", 1)[1][:-len(".service")] for unit in failed) or "(see below)"
+        module.fail_json(msg="instances %s did not come up with their new config: %s. Their configs are written "
+                             "and they stay marked as pending: fix the cause and re-run, and the next run "
+                             "(re)starts them" % (instances, "; ".join(errors)),
+                         failed_instances=[unit.split("@", 1)[1][:-len(".service")] for unit in failed], **result)
+    return result
 
 
 def remove_orphan_bonds(converger, sides, preserve):
@@ -315,12 +428,16 @@ def remove_orphan_bonds(converger, sides, preserve):
         return
     wanted = set(side["bond"] for side in sides) | preserve
     for bond in sorted(os.listdir(bonds_dir)):
+        directory = os.path.join(bonds_dir, bond)
         if bond in wanted:
             continue
-        directory = os.path.join(bonds_dir, bond)
+        if not os.path.isdir(directory) or os.path.islink(directory):
+            converger.module.warn("%s is not a bond directory of bonded.openvpn; ignored (remove it if nothing "
+                                  "needs it)" % directory)
+            continue
         for name in sorted(os.listdir(directory)):
             converger.delete(os.path.join(directory, name))
-        if not converger.module.check_mode:
+        if not converger.module.check_mode and not os.listdir(directory):
             os.rmdir(directory)
 
 

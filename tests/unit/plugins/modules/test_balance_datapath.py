@@ -1,10 +1,19 @@
+import copy
+import json
 import os
+import re
 
 import pytest
 import yaml
 
+from ansible.module_utils.testing import patch_module_args
+
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
 from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath as module
+
+from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+
+from balance_host import FakeKernel, FakeSystemd
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 ROLE = os.path.join(ROOT, "roles", "bonded_openvpn_balance")
@@ -22,6 +31,9 @@ class FakeModule(object):
 
     def warn(self, message):
         self.warnings.append(message)
+
+    def atomic_move(self, src, dest, unsafe_writes=False, keep_dest_attrs=True):
+        os.rename(src, dest)
 
     def fail_json(self, **result):
         raise AssertionError(result["msg"])
@@ -74,3 +86,165 @@ def test_the_role_passes_every_probe_setting_to_the_module():
         tasks = yaml.safe_load(handle)
     call = [task for task in tasks if "bonded.openvpn.balance_datapath" in task][0]["bonded.openvpn.balance_datapath"]
     assert sorted(call["probe"]) == sorted(bspec.PROBE_DEFAULTS)
+
+
+# Whole runs against a stand-in host (balance_host.py): failures injected halfway must
+# leave the host as it was, with every watchdog that ran running again.
+
+BOND = {"name": "paris", "id": 1, "server": "hq", "client": "gw", "tunnels": 4, "port": 1194,
+        "weights": [3, 1, 1, 1], "server_networks": ["192.168.1.0/24"], "client_networks": ["192.168.10.0/24"]}
+CLIENT_SIDE = host_sides(build_plan([BOND], None, {"hq": "203.0.113.10", "gw": "203.0.113.20"}), "gw")[0]
+INTERFACES = sorted(tunnel["interface"] for tunnel in CLIENT_SIDE["tunnels"])
+
+
+def _host_side(**changes):
+    side = copy.deepcopy(CLIENT_SIDE)
+    side.update(changes)
+    for tunnel, weight in zip(side["tunnels"], side["weights"]):
+        tunnel["weight"] = weight
+    return side
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    fake = FakeKernel(INTERFACES)
+    FakeSystemd.units, FakeSystemd.calls, FakeSystemd.fail = {}, [], {}
+    monkeypatch.setattr(module, "SystemdUnits", FakeSystemd)
+    monkeypatch.setattr(module.AnsibleModule, "run_command",
+                        lambda self, argv, data=None, binary_data=False, **kwargs: fake(argv, data))
+    fake.root = tmp_path
+    return fake
+
+
+def converge(capsys, host, sides, check=False, rc=0):
+    args = {"sides": sides, "config_dir": str(host.root / "etc"), "run_dir": str(host.root / "run"),
+            "lib_dir": str(host.root / "lib"), "_ansible_check_mode": check, "_ansible_diff": True}
+    FakeSystemd.calls = []
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exited:
+            module.main()
+    result = json.loads(capsys.readouterr().out)
+    assert exited.value.code == rc, result
+    return result
+
+
+def snapshot(host):
+    """Everything a run may change: files with their modes, kernel objects, unit states."""
+    files = {}
+    for path in sorted(host.root.rglob("*")):
+        if path.is_file():
+            files[str(path.relative_to(host.root))] = (path.read_bytes(), oct(path.stat().st_mode & 0o777))
+    return files, host.state(), copy.deepcopy(FakeSystemd.units)
+
+
+WATCHDOG = "bonded-openvpn-watchdog@paris.service"
+
+
+def test_a_converged_host_is_left_alone_by_a_rerun_in_check_mode_and_for_real(capsys, host):
+    first = converge(capsys, host, [_host_side()])
+    assert first["changed"] and FakeSystemd.units[WATCHDOG]["ActiveState"] == "active"
+    assert not converge(capsys, host, [_host_side()], check=True)["changed"]
+    assert not converge(capsys, host, [_host_side()])["changed"] and FakeSystemd.calls == []
+
+
+@pytest.mark.parametrize("failure", ["nft", "ip-batch"])
+def test_a_spec_change_that_fails_to_apply_restores_the_host_and_restarts_the_watchdog(capsys, host, failure):
+    converge(capsys, host, [_host_side()])
+    before = snapshot(host)
+    host.fail[failure] = "Error: Could not process rule: No such file or directory"
+    result = converge(capsys, host, [_host_side(weights=[1, 1, 1, 1], peer_networks=["192.168.2.0/24"])], rc=1)
+    assert "bonds 'paris'" in result["msg"] and "Could not process rule" in result["msg"]
+    assert "as it was before this run" in result["msg"] and "re-run" in result["msg"]
+    assert ("stop", [WATCHDOG]) in FakeSystemd.calls and FakeSystemd.calls[-1] == ("start", [WATCHDOG])
+    assert snapshot(host) == before
+    del host.fail[failure]
+    repaired = converge(capsys, host, [_host_side(weights=[1, 1, 1, 1], peer_networks=["192.168.2.0/24"])])
+    assert repaired["changed"] and repaired["updated"] == ["paris"]
+    assert "192.168.2.0/24" in host.nft["bonded_openvpn_paris"]
+
+
+def test_a_new_bond_that_fails_to_apply_leaves_no_trace(capsys, host):
+    before = snapshot(host)
+    host.fail["nft"] = "Error: syntax error"
+    result = converge(capsys, host, [_host_side()], rc=1)
+    assert "syntax error" in result["msg"]
+    assert snapshot(host)[1:] == before[1:] and not (host.root / "etc" / "paris.conf").exists()
+    assert not (host.root / "lib" / module.PACKAGE / "balance_render.py").exists()
+    assert FakeSystemd.units.get(WATCHDOG, {}).get("ActiveState") != "active"
+
+
+def test_a_watchdog_that_fails_to_start_brings_back_the_previous_spec(capsys, host):
+    converge(capsys, host, [_host_side()])
+    before = snapshot(host)
+    FakeSystemd.fail["start"] = "systemctl start %s failed: exit status 1" % WATCHDOG
+    result = converge(capsys, host, [_host_side(weights=[1, 1, 1, 1])], rc=1)
+    assert "Restoring the previous state was incomplete" in result["msg"]
+    del FakeSystemd.fail["start"]
+    assert snapshot(host)[:2] == before[:2]
+    assert converge(capsys, host, [_host_side(weights=[1, 1, 1, 1])])["changed"]
+    assert FakeSystemd.units[WATCHDOG]["ActiveState"] == "active"
+
+
+def test_a_run_cut_off_while_applying_is_finished_by_the_next(capsys, host):
+    converge(capsys, host, [_host_side()])
+    host.crash = "nft"
+    with patch_module_args({"sides": [_host_side(weights=[1, 1, 1, 1])], "config_dir": str(host.root / "etc"),
+                            "run_dir": str(host.root / "run"), "lib_dir": str(host.root / "lib")}):
+        with pytest.raises(KeyboardInterrupt):
+            module.main()
+    assert FakeSystemd.units[WATCHDOG]["ActiveState"] == "inactive"  # what a killed run leaves
+    host.crash = None
+    repaired = converge(capsys, host, [_host_side(weights=[1, 1, 1, 1])])
+    assert repaired["changed"] and repaired["kernel_changes"]
+    assert FakeSystemd.units[WATCHDOG]["ActiveState"] == "active"
+    assert not converge(capsys, host, [_host_side(weights=[1, 1, 1, 1])])["changed"]
+
+
+def test_a_removed_bond_whose_removal_fails_gets_its_spec_and_watchdog_back(capsys, host):
+    converge(capsys, host, [_host_side()])
+    before = snapshot(host)
+    host.fail["nft"] = "Error: Device or resource busy"
+    result = converge(capsys, host, [], rc=1)
+    assert "bonds 'paris'" in result["msg"] and "Device or resource busy" in result["msg"]
+    assert snapshot(host) == before and FakeSystemd.units[WATCHDOG]["UnitFileState"] == "enabled"
+
+
+def test_files_are_written_with_their_modes_and_no_temporary_files(capsys, host):
+    converge(capsys, host, [_host_side()])
+    assert oct((host.root / "etc" / "paris.conf").stat().st_mode & 0o777) == oct(0o644)
+    assert not list(host.root.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("field, side", [
+    ("server_networks", _host_side(remote="vpn.example.test", peer_networks=["198.51.100.0/24"])),
+    ("bonded_openvpn_pool", _host_side(remote="vpn.example.test", peer_bundle="198.51.100.7")),
+])
+def test_a_client_whose_remote_resolves_into_the_bonds_routes_is_refused_before_any_change(
+        capsys, host, monkeypatch, field, side):
+    monkeypatch.setattr(module.socket, "getaddrinfo", lambda name, *args: [
+        (2, 2, 17, "", ("198.51.100.7", 0))] if name == "vpn.example.test" else [])
+    result = converge(capsys, host, [side], rc=1)
+    assert result["msg"].startswith("bond 'paris': field '%s': " % field)
+    assert "198.51.100.7" in result["msg"] and "vpn.example.test" in result["msg"]
+    assert not list(host.root.rglob("*")) and FakeSystemd.calls == [] and host.state() == FakeKernel([]).state()
+
+
+def test_a_remote_outside_the_bonds_routes_passes_and_one_that_does_not_resolve_is_reported(capsys, host, monkeypatch):
+    def resolve(name, *args):
+        raise module.socket.gaierror(-2, "Name or service not known")
+    monkeypatch.setattr(module.socket, "getaddrinfo", resolve)
+    result = converge(capsys, host, [_host_side(remote="vpn.example.test")])
+    assert "does not resolve" in json.dumps(result["warnings"])
+    assert converge(capsys, host, [_host_side(remote="203.0.113.10", role="server")])["bonds"]
+
+
+def test_the_host_side_check_is_documented_with_its_real_message(capsys, host, monkeypatch):
+    monkeypatch.setattr(module.socket, "getaddrinfo", lambda name, *args: [(2, 2, 17, "", ("198.51.100.7", 0))])
+    message = converge(capsys, host, [_host_side(remote="vpn.example.test", peer_networks=["198.51.100.0/24"])],
+                       rc=1)["msg"]
+    with open(os.path.join(ROOT, "docs", "validation.md")) as handle:
+        section = handle.read().split("## Checked on the host", 1)[1].split("\n## ", 1)[0]
+    templates = [line.strip("`") for line in section.splitlines() if line.startswith("`bond '")]
+    assert len(templates) == 1
+    parts = re.split(r"<[^<>]+>", templates[0])
+    assert re.match(".+?".join(re.escape(part) for part in parts) + r"\Z", message), message

@@ -16,6 +16,8 @@ from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath
 
+from systemd_fake import RecordingSystemd
+
 HUB = "hub"
 
 
@@ -50,31 +52,12 @@ class FakeKernel(object):
         FakeKernel.applied.extend(changes.summary)
 
 
-class RecordingSystemd(object):
-    units = {}
-    calls = []
-
-    def __init__(self, module):
-        self.module = module
-
-    def show(self, units):
-        return dict((u, RecordingSystemd.units.get(u, {"ActiveState": "inactive", "UnitFileState": "disabled"}))
-                    for u in units)
-
-    def run(self, verb, units, *flags):
-        if units and not self.module.check_mode:
-            RecordingSystemd.calls.append((verb, sorted(units)))
-            for unit in units:
-                RecordingSystemd.units[unit] = {"ActiveState": "inactive" if verb == "disable" else "active",
-                                                "UnitFileState": "disabled" if verb == "disable" else "enabled"}
-
-
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     monkeypatch.setattr(balance_datapath.kernel, "Kernel", FakeKernel)
     monkeypatch.setattr(balance_datapath, "SystemdUnits", RecordingSystemd)
     FakeKernel.state, FakeKernel.interfaces, FakeKernel.applied = render.Desired(), set(), []
-    RecordingSystemd.units, RecordingSystemd.calls = {}, []
+    RecordingSystemd.units, RecordingSystemd.calls, RecordingSystemd.failures = {}, [], {}
     return tmp_path
 
 

@@ -158,3 +158,13 @@ def test_a_sysctl_the_kernel_lacks_only_warns_when_advisory(capsys, host):
 def test_bad_arguments_are_named(capsys, host, args, message):
     code, result = run(capsys, host, **args)
     assert code == 1 and message in result["msg"]
+
+
+def test_the_persisted_file_is_world_readable_whatever_the_umask_and_leaves_no_temporary(capsys, host):
+    old_umask = os.umask(0o077)
+    try:
+        code, _result = run(capsys, host)
+    finally:
+        os.umask(old_umask)
+    assert code == 0 and oct(os.stat(str(host["file"])).st_mode & 0o777) == oct(0o644)
+    assert sorted(os.listdir(str(host["file"].parent))) == ["60-bonded-openvpn.conf", "proc_sys"]

@@ -68,3 +68,56 @@ def test_absent_deletes_the_identity_once(capsys, config_dir):
     assert run(capsys, config_dir, state="absent")["changed"]
     assert not key_path(config_dir).exists()
     assert not run(capsys, config_dir, state="absent")["changed"]
+
+
+def run_failing(capsys, config_dir, **params):
+    args = {"config_dir": str(config_dir), "common_name": "hq1"}
+    args.update(params)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exited:
+            tunnel_identity.main()
+    result = json.loads(capsys.readouterr().out)
+    assert exited.value.code == 1, result
+    return result
+
+
+def debris(config_dir):
+    return [str(path) for path in config_dir.rglob("*.tmp")]
+
+
+def test_files_get_their_modes_before_they_appear_and_no_temporary_file_stays(capsys, config_dir):
+    run(capsys, config_dir, served_bonds=[])
+    cert = config_dir / "identity" / "host.crt"
+    assert stat.S_IMODE(os.stat(str(cert)).st_mode) == 0o644
+    assert sorted(os.listdir(str(config_dir / "identity"))) == ["host.crt", "host.key"] and not debris(config_dir)
+
+
+def test_a_key_that_does_not_match_its_certificate_is_replaced_by_a_new_pair(capsys, config_dir, tmp_path_factory):
+    first = run(capsys, config_dir)
+    other = tmp_path_factory.mktemp("other")
+    (other / "identity").mkdir()
+    run(capsys, other)
+    # What a run cut off between placing the key and the certificate leaves behind.
+    key_path(config_dir).write_bytes(key_path(other).read_bytes())
+    checked = run(capsys, config_dir, check=True)
+    assert checked["changed"] and "does not belong" in json.dumps(checked["warnings"])
+    repaired = run(capsys, config_dir)
+    assert repaired["changed"] and repaired["fingerprint"] not in (first["fingerprint"], None)
+    assert not run(capsys, config_dir)["changed"]
+
+
+def test_a_failed_key_generation_changes_nothing_and_leaves_no_debris(capsys, config_dir, monkeypatch):
+    first = run(capsys, config_dir)
+    before = dict((p.name, p.read_bytes()) for p in (config_dir / "identity").iterdir())
+    real = tunnel_identity.AnsibleModule.run_command
+
+    def failing(self, argv, *args, **kwargs):
+        if "req" in argv:
+            open(argv[argv.index("-keyout") + 1], "w").write("half a key")
+            return 1, "", "unable to write 'random state'"
+        return real(self, argv, *args, **kwargs)
+    monkeypatch.setattr(tunnel_identity.AnsibleModule, "run_command", failing)
+    result = run_failing(capsys, config_dir, rotate=True)
+    assert "random state" in result["msg"] and "nothing was changed" in result["msg"]
+    assert dict((p.name, p.read_bytes()) for p in (config_dir / "identity").iterdir()) == before
+    assert not debris(config_dir) and run(capsys, config_dir)["fingerprint"] == first["fingerprint"]

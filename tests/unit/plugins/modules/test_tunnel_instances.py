@@ -1,6 +1,7 @@
 """tunnel_instances against a temporary tree and a recording stand-in for systemctl:
 check mode, apply, idempotence; growing N touches only new tunnels; shrinking removes."""
 import grp
+import hashlib
 import json
 import os
 
@@ -11,38 +12,14 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_instances
 
+from systemd_fake import RecordingSystemd
+
 GROUP = grp.getgrgid(os.getgid()).gr_name
-
-
-class RecordingSystemd(object):
-    """Keeps unit states in memory; records every batch the module asks for."""
-    units = {}
-    calls = []
-
-    def __init__(self, module):
-        self.module = module
-
-    def show(self, units):
-        return dict((u, RecordingSystemd.units.get(u, {"ActiveState": "inactive", "UnitFileState": "disabled"}))
-                    for u in units)
-
-    def run(self, verb, units, *flags):
-        if not units or self.module.check_mode:
-            return
-        RecordingSystemd.calls.append((verb, sorted(units)))
-        for unit in units:
-            state = RecordingSystemd.units.setdefault(unit, {"ActiveState": "inactive", "UnitFileState": "disabled"})
-            if verb == "enable":
-                state["UnitFileState"] = "enabled"
-            elif verb in ("start", "restart"):
-                state["ActiveState"] = "active"
-            elif verb == "disable":
-                state.update(ActiveState="inactive", UnitFileState="disabled")
 
 
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
-    RecordingSystemd.units, RecordingSystemd.calls = {}, []
+    RecordingSystemd.units, RecordingSystemd.calls, RecordingSystemd.failures = {}, [], {}
     monkeypatch.setattr(tunnel_instances, "SystemdUnits", RecordingSystemd)
     monkeypatch.setattr(os, "chown", lambda *args: None)
     (tmp_path / "identity").mkdir()
@@ -57,7 +34,7 @@ def sides(tunnels):
     return host_sides(build_plan(bonds, None, {"s": "s", "c": "c"}), "s")
 
 
-def run(capsys, tree, tunnels, check=False):
+def run(capsys, tree, tunnels, check=False, rc=0):
     args = {"sides": sides(tunnels), "peer_fingerprints": {"lab": "AA:BB"}, "config_dir": str(tree),
             "group": GROUP, "_ansible_check_mode": check, "_ansible_diff": True}
     RecordingSystemd.calls = []
@@ -65,7 +42,7 @@ def run(capsys, tree, tunnels, check=False):
         with pytest.raises(SystemExit) as exited:
             tunnel_instances.main()
     result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == 0, result
+    assert exited.value.code == rc, result
     return result
 
 
@@ -123,3 +100,127 @@ def test_a_bond_this_host_no_longer_plays_is_removed_with_its_key(capsys, tree):
     result = json.loads(capsys.readouterr().out)
     assert result["removed"] == ["lab-0", "lab-1"]
     assert configs(tree) == [] and not (tree / "bonds" / "lab").exists()
+
+
+UNIT0 = "bonded-openvpn@lab-0.service"
+UNIT1 = "bonded-openvpn@lab-1.service"
+
+
+def rotate_key(tree):
+    (tree / "bonds" / "lab" / "tls-crypt.key").write_text("rotated key\n")
+
+
+def leftovers(tree):
+    return [str(path) for path in tree.rglob("*.tmp")]
+
+
+@pytest.mark.parametrize("failure", ["crash", "refused"])
+def test_an_instance_whose_restart_failed_is_restarted_by_the_next_run(capsys, tree, failure):
+    run(capsys, tree, 2)
+    rotate_key(tree)
+    RecordingSystemd.failures = {UNIT1: failure}
+    failed = run(capsys, tree, 2, rc=1)
+    assert failed["failed_instances"] == ["lab-1"]
+    assert "lab-1" in failed["msg"] and "re-run" in failed["msg"]
+    config = (tree / "instances" / "lab-1.conf").read_bytes()
+    assert (tree / "applied" / "lab-1.sha256").read_text().strip() != hashlib.sha256(config).hexdigest()
+    RecordingSystemd.failures = {}
+    repaired = run(capsys, tree, 2)
+    assert repaired["changed"] and repaired["restarted"] == ["lab-1"]
+    assert ("restart", [UNIT1]) in RecordingSystemd.calls
+    assert not run(capsys, tree, 2)["changed"]
+
+
+def test_the_instances_that_did_restart_are_not_restarted_again(capsys, tree):
+    run(capsys, tree, 2)
+    rotate_key(tree)
+    RecordingSystemd.failures = {UNIT1: "refused"}
+    run(capsys, tree, 2, rc=1)
+    RecordingSystemd.failures = {}
+    assert run(capsys, tree, 2)["restarted"] == ["lab-1"]
+
+
+def test_a_run_cut_off_between_writing_and_restarting_is_finished_by_the_next(capsys, tree):
+    run(capsys, tree, 2)
+    rotate_key(tree)
+    RecordingSystemd.failures = {UNIT0: "lost", UNIT1: "lost"}
+    with patch_module_args({"sides": sides(2), "peer_fingerprints": {"lab": "AA:BB"}, "config_dir": str(tree),
+                            "group": GROUP}):
+        with pytest.raises(KeyboardInterrupt):
+            tunnel_instances.main()
+    new_config = (tree / "instances" / "lab-0.conf").read_bytes()
+    assert hashlib.sha256(b"rotated key\n").hexdigest().encode() in new_config
+    assert (tree / "applied" / "lab-0.sha256").read_text().strip() != hashlib.sha256(new_config).hexdigest()
+    RecordingSystemd.failures = {}
+    repaired = run(capsys, tree, 2)
+    assert repaired["restarted"] == ["lab-0", "lab-1"] and not leftovers(tree)
+
+
+def test_check_mode_reports_a_pending_restart_and_records_nothing(capsys, tree):
+    run(capsys, tree, 2)
+    rotate_key(tree)
+    RecordingSystemd.failures = {UNIT0: "refused"}
+    run(capsys, tree, 2, rc=1)
+    recorded = (tree / "applied" / "lab-0.sha256").read_text()
+    checked = run(capsys, tree, 2, check=True)
+    assert checked["changed"] and checked["restarted"] == ["lab-0"]
+    assert (tree / "applied" / "lab-0.sha256").read_text() == recorded
+
+
+def test_a_config_edited_and_applied_by_hand_is_put_back_and_restarted(capsys, tree):
+    run(capsys, tree, 1)
+    path = tree / "instances" / "lab-0.conf"
+    path.write_text(path.read_text().replace("verb 3", "verb 9"))
+    assert run(capsys, tree, 1)["restarted"] == ["lab-0"]
+    assert "verb 3" in path.read_text()
+
+
+def test_stray_entries_are_reported_and_do_not_block_the_repair(capsys, tree):
+    run(capsys, tree, 2)
+    rotate_key(tree)
+    RecordingSystemd.failures = {UNIT1: "crash"}
+    run(capsys, tree, 2, rc=1)
+    RecordingSystemd.failures = {}
+    (tree / "bonds" / "README").write_text("a stray regular file\n")
+    (tree / "bonds" / "old" / "keep").mkdir(parents=True)
+    (tree / "bonds" / "old" / "tls-crypt.key").write_text("key of a removed bond\n")
+    (tree / "instances" / "notes.txt").write_text("not a config\n")
+    (tree / "instances" / "lab-9.conf").mkdir()
+    result = run(capsys, tree, 2)
+    assert result["restarted"] == ["lab-1"]
+    warnings = json.dumps(result["warnings"])
+    for stray in ("bonds/README", "bonds/old/keep", "instances/notes.txt", "instances/lab-9.conf"):
+        assert stray in warnings
+    assert (tree / "bonds" / "README").exists() and (tree / "bonds" / "old" / "keep").is_dir()
+    assert not (tree / "bonds" / "old" / "tls-crypt.key").exists()
+
+
+def test_a_directory_where_a_config_belongs_fails_before_any_change(capsys, tree):
+    (tree / "instances" / "lab-1.conf").mkdir(parents=True)
+    result = run(capsys, tree, 2, rc=1)
+    assert "instance lab-1" in result["msg"] and "nothing was changed" in result["msg"]
+    assert not (tree / "instances" / "lab-0.conf").exists() and RecordingSystemd.calls == []
+
+
+def test_configs_are_written_with_their_mode_and_no_temporary_files(capsys, tree):
+    run(capsys, tree, 2)
+    assert oct(os.stat(str(tree / "instances" / "lab-0.conf")).st_mode & 0o777) == oct(0o640)
+    assert oct(os.stat(str(tree / "applied" / "lab-0.sha256")).st_mode & 0o777) == oct(0o640)
+    assert not leftovers(tree)
+
+
+def test_removed_instances_leave_no_record_behind(capsys, tree):
+    run(capsys, tree, 3)
+    run(capsys, tree, 1)
+    assert sorted(os.listdir(str(tree / "applied"))) == ["lab-0.sha256"]
+    with patch_module_args({"sides": [], "peer_fingerprints": {}, "config_dir": str(tree), "group": GROUP}):
+        with pytest.raises(SystemExit):
+            tunnel_instances.main()
+    assert not (tree / "applied").exists()
+
+
+def test_a_record_whose_instance_has_no_config_any_more_is_dropped(capsys, tree):
+    run(capsys, tree, 1)
+    (tree / "applied" / "lab-7.sha256").write_text("0" * 64 + "\n")
+    run(capsys, tree, 1)
+    assert sorted(os.listdir(str(tree / "applied"))) == ["lab-0.sha256"]

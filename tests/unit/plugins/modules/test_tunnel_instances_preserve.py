@@ -13,34 +13,10 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_instances
 
+from systemd_fake import RecordingSystemd
+
 GROUP = grp.getgrgid(os.getgid()).gr_name
 HUB = "hub"
-
-
-class RecordingSystemd(object):
-    """Unit states in memory; every batch the module asks for is recorded."""
-    units = {}
-    calls = []
-
-    def __init__(self, module):
-        self.module = module
-
-    def show(self, units):
-        return dict((u, RecordingSystemd.units.get(u, {"ActiveState": "inactive", "UnitFileState": "disabled"}))
-                    for u in units)
-
-    def run(self, verb, units, *flags):
-        if not units or self.module.check_mode:
-            return
-        RecordingSystemd.calls.append((verb, sorted(units)))
-        for unit in units:
-            state = RecordingSystemd.units.setdefault(unit, {"ActiveState": "inactive", "UnitFileState": "disabled"})
-            if verb == "enable":
-                state["UnitFileState"] = "enabled"
-            elif verb in ("start", "restart"):
-                state["ActiveState"] = "active"
-            elif verb == "disable":
-                state.update(ActiveState="inactive", UnitFileState="disabled")
 
 
 def hub_sides(berlin_tunnels=2, paris_tunnels=2):
@@ -51,7 +27,7 @@ def hub_sides(berlin_tunnels=2, paris_tunnels=2):
 
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
-    RecordingSystemd.units, RecordingSystemd.calls = {}, []
+    RecordingSystemd.units, RecordingSystemd.calls, RecordingSystemd.failures = {}, [], {}
     monkeypatch.setattr(tunnel_instances, "SystemdUnits", RecordingSystemd)
     monkeypatch.setattr(os, "chown", lambda *args: None)
     (tmp_path / "identity").mkdir()

@@ -1,0 +1,132 @@
+"""A stand-in host for balance_datapath: the kernel objects that ``ip`` and ``nft`` manage,
+kept in memory and changed by the same commands the module sends, plus systemd's view of
+the watchdog units. Failures are injected per command, so a test can break a run halfway
+and then compare the host with what it was before."""
+import copy
+import json
+
+
+class FakeKernel(object):
+    def __init__(self, interfaces):
+        self.addresses, self.rules, self.routes, self.nft = set(), set(), {}, {}
+        self.interfaces = list(interfaces)
+        self.fail = {}      # "nft" or "ip-batch" -> stderr of the failure
+        self.crash = None   # "nft": the module dies in that call (a lost host)
+        self.calls = []
+
+    def state(self):
+        return copy.deepcopy((self.addresses, self.rules, self.routes, self.nft))
+
+    def __call__(self, argv, data=None):
+        self.calls.append(argv)
+        if argv[:4] == ["ip", "-N", "-j", "addr"]:
+            info = [{"family": "inet", "local": a, "prefixlen": 32} for a in sorted(self.addresses)]
+            return 0, json.dumps([{"ifname": "lo", "addr_info": info}]), ""
+        if argv[:4] == ["ip", "-N", "-j", "rule"]:
+            return 0, json.dumps([{"priority": p, "fwmark": hex(m), "table": str(t), "protocol": "194"}
+                                  for p, m, t in sorted(self.rules)]), ""
+        if argv[:4] == ["ip", "-N", "-j", "route"]:
+            return 0, json.dumps(list(self.routes.values())), ""
+        if argv[:4] == ["ip", "-N", "-j", "link"]:
+            return 0, json.dumps([{"ifname": name, "ifindex": 10 + i, "flags": ["UP", "LOWER_UP"]}
+                                  for i, name in enumerate(self.interfaces)]), ""
+        if argv[:3] == ["nft", "list", "tables"]:
+            return 0, "".join("table ip %s\n" % name for name in sorted(self.nft)), ""
+        if argv[:3] == ["nft", "list", "table"]:
+            return (0, self.nft[argv[4]], "") if argv[4] in self.nft else (1, "", "No such file or directory")
+        if argv == ["nft", "-f", "-"]:
+            return self._nft(data)
+        if argv[:3] == ["ip", "-force", "-batch"]:
+            return self._batch(data)
+        raise AssertionError("unexpected command %r" % (argv,))
+
+    def _nft(self, script):
+        if self.crash == "nft":
+            raise KeyboardInterrupt("connection to the host lost")
+        if "nft" in self.fail:
+            return 1, "", self.fail["nft"]
+        tables, block = dict(self.nft), None
+        for line in script.splitlines():
+            words = line.split()
+            if block is not None:
+                block[1].append(line)
+                if line == "}":
+                    tables[block[0]] = "\n".join(block[1]) + "\n"
+                    block = None
+            elif words[:2] == ["table", "ip"] and line.endswith("{"):
+                block = (words[2], [line])
+            elif words[:2] == ["table", "ip"]:
+                tables.setdefault(words[2], "table ip %s {\n}\n" % words[2])
+            elif words[:3] == ["delete", "table", "ip"]:
+                del tables[words[3]]
+        self.nft = tables  # one transaction: all or nothing
+        return 0, "", ""
+
+    def _batch(self, text):
+        lines = text.splitlines()
+        if "ip-batch" in self.fail and any(line.startswith(("route", "rule")) for line in lines):
+            return 1, "", self.fail["ip-batch"]
+        for line in lines:
+            words = line.split()
+            if words[0] == "address":
+                (self.addresses.add if words[1] == "add" else self.addresses.discard)(words[2].split("/")[0])
+            elif words[0] == "rule":
+                rule = (int(words[3]), int(words[5]), int(words[7]))
+                (self.rules.add if words[1] == "add" else self.rules.discard)(rule)
+            else:
+                self._route(words)
+        return 0, "", ""
+
+    def _route(self, words):
+        kind = "unreachable" if words[2] == "unreachable" else None
+        rest = words[3:] if kind else words[2:]
+        dst, table = rest[0], int(rest[2])
+        metric = int(rest[rest.index("metric") + 1]) if "metric" in rest else 0
+        key = (table, dst, metric)
+        if words[1] == "del":
+            self.routes.pop(key, None)
+            return
+        route = {"dst": dst, "table": "main" if table == 254 else str(table), "metric": metric}
+        if kind:
+            route["type"] = kind
+        if "src" in rest:
+            route["prefsrc"] = rest[rest.index("src") + 1]
+        if "nexthop" in rest:
+            route["nexthops"] = [{"dev": rest[i + 2], "weight": int(rest[i + 4])}
+                                 for i, word in enumerate(rest) if word == "nexthop"]
+        elif "dev" in rest:
+            route["dev"] = rest[rest.index("dev") + 1]
+        self.routes[key] = route
+
+
+class FakeSystemd(object):
+    """systemd's unit states, shared by every instance the module makes."""
+    units = {}
+    calls = []
+    fail = {}  # verb -> error for that verb
+
+    def __init__(self, module):
+        self.module = module
+
+    def show(self, units):
+        return dict((u, dict(FakeSystemd.units.get(u, {"ActiveState": "inactive", "UnitFileState": "disabled"})))
+                    for u in units)
+
+    def try_run(self, verb, units, *flags):
+        if not units or self.module.check_mode:
+            return None
+        FakeSystemd.calls.append((verb, sorted(units)))
+        if verb in FakeSystemd.fail:
+            return FakeSystemd.fail[verb]
+        for unit in units:
+            state = FakeSystemd.units.setdefault(unit, {"ActiveState": "inactive", "UnitFileState": "disabled"})
+            if verb == "enable" or verb == "disable":
+                state["UnitFileState"] = verb + "d"
+            if verb == "start" or (verb == "disable" and "--now" in flags) or verb == "stop":
+                state["ActiveState"] = "active" if verb == "start" else "inactive"
+        return None
+
+    def run(self, verb, units, *flags):
+        error = self.try_run(verb, units, *flags)
+        if error:
+            self.module.fail_json(msg=error)
