@@ -1,6 +1,7 @@
 """Probe settings are checked by one function, used by the module, the spec loader and the
 watchdog at start: every bad value is refused with the setting (and its role variable) named."""
 import json
+import os
 
 import pytest
 
@@ -101,3 +102,21 @@ def test_the_module_fails_naming_the_setting_before_changing_anything(name, valu
     assert "nothing was changed" in result["msg"]
     assert not list(tmp_path.iterdir())
 
+
+
+def documented_limits():
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "validation.md")
+    with open(path) as handle:
+        text = handle.read().split("## Watchdog probe settings", 1)[1]
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in bspec.PROBE_LIMITS:
+            rows[cells[0]] = (cells[1], cells[2], cells[3], cells[4])
+    return rows
+
+
+def test_docs_validation_lists_every_probe_setting_with_its_variable_and_bounds():
+    expected = dict((name, (variable, unit, str(lowest), str(highest)))
+                    for name, (_kind, lowest, highest, unit, variable) in bspec.PROBE_LIMITS.items())
+    assert documented_limits() == expected
