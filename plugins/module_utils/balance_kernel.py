@@ -28,6 +28,10 @@ class KernelError(RuntimeError):
     pass
 
 
+class CommandTimeout(KernelError):
+    """A command that did not finish in time (and was killed)."""
+
+
 class Scope(object):
     """What one reconcile may change. ``main_dsts`` None: every main-table route we own."""
 
@@ -140,15 +144,26 @@ class Kernel(object):
             raise KernelError("'%s' failed (rc %d): %s" % (" ".join(argv), rc, (err or out).strip()))
         return out
 
+    def _parsed(self, parser, argv):
+        """``parser(output of argv)``; output the parser cannot read (a tool that changed its
+        format, or printed a warning) is a KernelError naming the command, never a crash."""
+        out = self._out(argv)
+        try:
+            return parser(out)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+            raise KernelError("cannot read the output of '%s' (%s: %s): %r"
+                              % (" ".join(argv), type(error).__name__, error, out[:200]))
+
     def read(self, scope):
         current = Current()
-        current.addresses = parse_addresses(self._out(["ip", "-N", "-j", "addr", "show", "dev", "lo"]))
-        current.rules = set(r for r in parse_rules(self._out(["ip", "-N", "-j", "rule", "show"])) if scope.has_rule(r))
-        routes = parse_routes(self._out(["ip", "-N", "-j", "route", "show", "table", "all", "proto",
-                                         str(bspec.ROUTE_PROTOCOL)]))
+        current.addresses = self._parsed(parse_addresses, ["ip", "-N", "-j", "addr", "show", "dev", "lo"])
+        current.rules = set(r for r in self._parsed(parse_rules, ["ip", "-N", "-j", "rule", "show"])
+                            if scope.has_rule(r))
+        routes = self._parsed(parse_routes, ["ip", "-N", "-j", "route", "show", "table", "all", "proto",
+                                             str(bspec.ROUTE_PROTOCOL)])
         current.routes = dict((key, route) for key, route in routes.items() if scope.has_route(route))
-        current.interfaces = parse_links(self._out(["ip", "-N", "-j", "link", "show"]))
-        for name in sorted(parse_nft_tables(self._out(["nft", "list", "tables", "ip"]))):
+        current.interfaces = self._parsed(parse_links, ["ip", "-N", "-j", "link", "show"])
+        for name in sorted(self._parsed(parse_nft_tables, ["nft", "list", "tables", "ip"])):
             if scope.has_nft_table(name):
                 listing = self._out(["nft", "list", "table", "ip", name])
                 snapshot = self._snapshot(name)
@@ -159,9 +174,11 @@ class Kernel(object):
     def _snapshot(self, name):
         try:
             with open(bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir)) as handle:
-                return json.load(handle)
+                snapshot = json.load(handle)
         except (IOError, OSError, ValueError):
             return {}
+        # A snapshot that is not ours (hand-edited, truncated) only means: reload the table.
+        return snapshot if isinstance(snapshot, dict) else {}
 
     def _save_snapshot(self, name, text):
         listing = self._out(["nft", "list", "table", "ip", name])

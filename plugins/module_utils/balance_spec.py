@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import math
 import os
 
 FORMAT_VERSION = 1
@@ -30,6 +31,16 @@ PRIORITY_BASE, PRIORITY_STRIDE = 5000, 32
 MAX_BOND_ID = 255
 
 PROBE_DEFAULTS = {"interval": 1.0, "timeout": 1.0, "down_after": 1, "up_after": 2, "verify_every": 10.0}
+# (kind, lowest, highest, unit, role variable). The upper bounds keep one round (probe
+# timeout plus the watchdog's command budget) well inside the unit's WatchdogSec=, and
+# the lower ones keep a typo from turning the watchdog into a busy loop.
+PROBE_LIMITS = {
+    "interval": (float, 0.1, 10.0, "seconds", "bonded_openvpn_balance_probe_interval"),
+    "timeout": (float, 0.1, 10.0, "seconds", "bonded_openvpn_balance_probe_timeout"),
+    "down_after": (int, 1, 100, "rounds", "bonded_openvpn_balance_down_after"),
+    "up_after": (int, 1, 100, "rounds", "bonded_openvpn_balance_up_after"),
+    "verify_every": (float, 1.0, 3600.0, "seconds", "bonded_openvpn_balance_verify_every"),
+}
 SIDE_FIELDS = ("bond", "id", "role", "balance", "snat", "local_bundle", "peer_bundle",
                "local_networks", "peer_networks")
 TUNNEL_FIELDS = ("index", "interface", "local_address", "peer_address", "mark", "table",
@@ -38,6 +49,42 @@ TUNNEL_FIELDS = ("index", "interface", "local_address", "peer_address", "mark", 
 
 class SpecError(ValueError):
     pass
+
+
+def _probe_value(name, value):
+    kind, lowest, highest, unit, _variable = PROBE_LIMITS[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if kind is int:
+        if isinstance(value, float) and not (math.isfinite(value) and value == int(value)):
+            return None
+        value = int(value)
+    elif not math.isfinite(value):
+        return None
+    return kind(value) if lowest <= value <= highest else None
+
+
+def check_probe(settings):
+    """The probe settings as numbers of the right kind; raises SpecError naming every
+    setting that is missing, unknown, not finite or out of bounds (NaN compares false to
+    everything, so a plain range check would let it through)."""
+    if not isinstance(settings, dict):
+        raise SpecError("probe settings must be a mapping of %s, got %r" % (", ".join(sorted(PROBE_LIMITS)), settings))
+    problems, checked = [], {}
+    for name in sorted(set(settings) - set(PROBE_LIMITS)):
+        problems.append("probe setting %r is unknown; known are %s" % (name, ", ".join(sorted(PROBE_LIMITS))))
+    for name in sorted(PROBE_LIMITS):
+        kind, lowest, highest, unit, variable = PROBE_LIMITS[name]
+        value = _probe_value(name, settings[name]) if name in settings else None
+        if value is None:
+            what = "an integer" if kind is int else "a finite number"
+            problems.append("probe setting %r (%s): must be %s of %s from %s to %s, got %s"
+                            % (name, variable, what, unit, lowest, highest,
+                               "nothing" if name not in settings else repr(settings[name])))
+        checked[name] = value
+    if problems:
+        raise SpecError("; ".join(problems))
+    return checked
 
 
 def from_side(side, probe=None):
@@ -66,6 +113,10 @@ def parse(text, origin="spec"):
     if not isinstance(spec, dict) or spec.get("version") != FORMAT_VERSION:
         raise SpecError("%s: balance spec version %r, expected %d; re-run the bonded.openvpn.balance role"
                         % (origin, spec.get("version") if isinstance(spec, dict) else None, FORMAT_VERSION))
+    try:
+        spec["probe"] = check_probe(spec.get("probe"))
+    except SpecError as error:
+        raise SpecError("%s: %s; re-run the bonded.openvpn.balance role with valid settings" % (origin, error))
     return spec
 
 

@@ -9,6 +9,12 @@ tunnel's routes when its interface comes back, re-checks everything every few se
 and writes the set it spreads over to ``/run/bonded-openvpn/balance/BOND.live``.
 Stopping it leaves the data path as it is.
 
+It fails safe: an error in a round (a tool that prints something unexpected, a command
+that hangs and is killed at its timeout, a bug) is logged and the next round retries;
+each round tells systemd ``WATCHDOG=1``, so only a watchdog that really hangs is
+restarted (the unit's ``WatchdogSec=``). A spec it cannot use exits with ``EX_CONFIG``
+(78), which the unit does not restart: retrying cannot fix a file.
+
 Standard library only: installed on the host by the balance_datapath module.
 """
 from __future__ import absolute_import, division, print_function
@@ -21,6 +27,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 
 from . import balance_kernel as kernel
 from . import balance_liveness as liveness
@@ -30,6 +37,13 @@ from . import probe
 
 INFO, WARNING, ERROR = 6, 4, 3
 SYS_NET = "/sys/class/net"
+EX_CONFIG = 78  # sysexits.h; the unit's RestartPreventExitStatus=
+# ip and nft answer in milliseconds; one that takes seconds is stuck. A round (probe,
+# then every command) must end within ROUND_BUDGET, far inside the unit's WatchdogSec=30s.
+COMMAND_TIMEOUT = 10.0
+ROUND_BUDGET = 15.0
+# The same error every round is logged again only this often (with a count).
+REPEAT_LOG_EVERY = 60.0
 
 
 def log(level, message):
@@ -38,11 +52,16 @@ def log(level, message):
     sys.stdout.flush()
 
 
-def run_command(argv, data=None):
-    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               universal_newlines=True)
-    out, err = process.communicate(data)
-    return process.returncode, out, err
+def run_command(argv, data=None, timeout=COMMAND_TIMEOUT):
+    """``(rc, stdout, stderr)``; a command still running after ``timeout`` seconds is
+    killed and raises CommandTimeout."""
+    try:
+        done = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # subprocess.run has killed and reaped it already.
+        raise kernel.CommandTimeout("'%s' did not finish in %.1f s; killed it" % (" ".join(argv), timeout))
+    return done.returncode, done.stdout, done.stderr
 
 
 def notify(message):
@@ -75,16 +94,28 @@ def read_link(interface):
 
 
 class Watchdog(object):
-    def __init__(self, spec, run=run_command, prober=probe.probe, links=read_link, clock=time.monotonic,
-                 run_dir=bspec.RUN_DIR):
-        self.spec, self.prober, self.links, self.clock, self.run_dir = spec, prober, links, clock, run_dir
-        self.kernel = kernel.Kernel(run, run_dir)
+    def __init__(self, spec, run=None, prober=None, links=None, clock=time.monotonic,
+                 run_dir=bspec.RUN_DIR, notifier=None, sleep=time.sleep):
+        self.spec, self.clock, self.run_dir, self.sleep = spec, clock, run_dir, sleep
+        self.run, self.prober = run or run_command, prober or probe.probe
+        self.links, self.notify = links or read_link, notify if notifier is None else notifier
+        self.kernel = kernel.Kernel(self._bounded_run, run_dir)
         self.scope = kernel.Scope.bond(spec)
-        settings = spec["probe"]
-        self.interval, self.timeout = float(settings["interval"]), float(settings["timeout"])
-        self.verify_every = float(settings["verify_every"])
-        self.health = liveness.Health(int(settings["down_after"]), int(settings["up_after"]))
+        settings = bspec.check_probe(spec["probe"])
+        self.interval, self.timeout = settings["interval"], settings["timeout"]
+        self.verify_every = settings["verify_every"]
+        self.health = liveness.Health(settings["down_after"], settings["up_after"])
         self.seen_links, self.spread, self.verified_at, self.live_text = None, None, None, None
+        self.round_deadline = None
+        self.last_error, self.error_rounds, self.error_logged_at, self.repeats = None, 0, None, 0
+
+    def _bounded_run(self, argv, data=None):
+        """Runs a command within what is left of the round's budget."""
+        left = COMMAND_TIMEOUT if self.round_deadline is None else min(
+            COMMAND_TIMEOUT, self.round_deadline - self.clock())
+        if left <= 0:
+            raise kernel.CommandTimeout("round over its %.0f s budget before '%s'" % (ROUND_BUDGET, " ".join(argv)))
+        return self.run(argv, data, timeout=left)
 
     def probe_round(self):
         """Observes every tunnel once; returns the interfaces' state and the transitions."""
@@ -139,23 +170,63 @@ class Watchdog(object):
         if text != self.live_text:
             kernel.write_atomic(bspec.live_path(self.spec["bond"], self.run_dir), text)
             self.live_text = text
-            notify("STATUS=spreading over tunnels %s" % ",".join(str(i) for i in bspec.effective_live(
+            self.notify("STATUS=spreading over tunnels %s" % ",".join(str(i) for i in bspec.effective_live(
                 self.spec, self.health.live())))
 
-    def run_forever(self):
-        ready = False
-        while True:
+    def one_round(self):
+        """One step that never raises (an Exception): its error is logged, and the next
+        round reconciles everything again. Returns True when the round succeeded."""
+        self.round_deadline = self.clock() + ROUND_BUDGET
+        try:
+            self.step()
+        except Exception as error:  # noqa: BLE001 - whatever fails, the bond keeps its watchdog
+            self._failed(error)
+            return False
+        finally:
+            self.round_deadline = None
+        if self.error_rounds:
+            log(INFO, "bond %s: rounds succeed again after %d failed" % (self.spec["bond"], self.error_rounds))
+            self.notify("STATUS=spreading over tunnels %s" % ",".join(str(i) for i in bspec.effective_live(
+                self.spec, self.health.live())))
+            self.last_error, self.error_rounds, self.error_logged_at = None, 0, None
+        return True
+
+    def _failed(self, error):
+        # Repair everything next round: the failed one may have applied only part of a change.
+        self.verified_at = None
+        message = _describe(error)
+        now = self.clock()
+        self.error_rounds += 1
+        if message != self.last_error:
+            log(ERROR, "bond %s: round failed, retrying next round: %s" % (self.spec["bond"], message))
+            self.last_error, self.error_logged_at, self.repeats = message, now, 0
+            self.notify("STATUS=round failed: %s" % message)
+        else:
+            self.repeats += 1
+            if now - self.error_logged_at >= REPEAT_LOG_EVERY:
+                log(ERROR, "bond %s: round failed again (%d more times): %s" % (self.spec["bond"], self.repeats, message))
+                self.error_logged_at, self.repeats = now, 0
+
+    def run_forever(self, rounds=None):
+        """Rounds every ``interval`` seconds (``rounds``: stop after that many, for tests).
+        READY=1 follows the first round whatever its outcome: the module has already applied
+        the data path, and a start that waits for a broken tool would only time out and loop."""
+        done = 0
+        while rounds is None or done < rounds:
             started = self.clock()
-            try:
-                self.step()
-                if not ready:
-                    notify("READY=1")
-                    ready = True
-            except (kernel.KernelError, OSError) as error:
-                # Keep probing: the next round retries, and a dead tunnel must still leave the map.
-                log(ERROR, "bond %s: %s" % (self.spec["bond"], error))
-                self.verified_at = None
-            time.sleep(max(0.0, self.interval - (self.clock() - started)))
+            self.one_round()
+            self.notify("READY=1\nWATCHDOG=1" if done == 0 else "WATCHDOG=1")
+            done += 1
+            self.sleep(max(0.0, self.interval - (self.clock() - started)))
+
+
+def _describe(error):
+    if isinstance(error, (kernel.KernelError, OSError, bspec.SpecError)):
+        return str(error)
+    # Anything else is a bug: say where, so the journal line is enough to report it.
+    frames = traceback.extract_tb(error.__traceback__)
+    where = " at %s:%d" % (os.path.basename(frames[-1].filename), frames[-1].lineno) if frames else ""
+    return "%s%s: %s" % (type(error).__name__, where, error)
 
 
 def main(argv=None):
@@ -167,15 +238,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         spec = bspec.load(args.bond, args.config_dir)
-    except (IOError, OSError, bspec.SpecError) as error:
-        log(ERROR, "bond %s: cannot read its balance spec: %s" % (args.bond, error))
-        return 1
-    watchdog = Watchdog(spec, run_dir=args.run_dir)
+        watchdog = Watchdog(spec, run_dir=args.run_dir)
+    except (IOError, OSError, ValueError, KeyError, TypeError) as error:
+        # Retrying cannot fix a file: exit with EX_CONFIG, which the unit does not restart.
+        log(ERROR, "bond %s: cannot use its balance spec, not starting (fix it by re-running the "
+                   "bonded.openvpn.balance role): %s" % (args.bond, error))
+        notify("STATUS=cannot use the balance spec: %s" % error)
+        return EX_CONFIG
     log(INFO, "bond %s (%s side, balance %s): watching %d tunnels every %.1f s"
         % (spec["bond"], spec["role"], spec["balance"], len(spec["tunnels"]), watchdog.interval))
     if args.once:
-        watchdog.step()
-        return 0
+        return 0 if watchdog.one_round() else 1
     watchdog.run_forever()
     return 0
 

@@ -449,10 +449,10 @@ def main():
         ),
         supports_check_mode=True,
     )
-    probe = module.params["probe"]
-    if min(probe["down_after"], probe["up_after"]) < 1 or min(probe["interval"], probe["timeout"]) <= 0:
-        module.fail_json(msg="probe: interval and timeout must be positive, down_after and up_after at least 1; got %r"
-                         % (probe,))
+    try:
+        module.params["probe"] = bspec.check_probe(module.params["probe"])
+    except bspec.SpecError as error:
+        module.fail_json(msg="%s; nothing was changed" % error)
     module.exit_json(**converge(module))
 
 

@@ -137,10 +137,11 @@ class FakeHost(object):
     """Answers the reads of Kernel.read and records every command."""
 
     def __init__(self, tables="table ip bonded_openvpn_paris\n", listing="table ip bonded_openvpn_paris {}\n"):
-        self.calls, self.tables, self.listing = [], tables, listing
+        self.calls, self.tables, self.listing, self.timeouts = [], tables, listing, []
 
-    def __call__(self, argv, data=None):
+    def __call__(self, argv, data=None, timeout=None):
         self.calls.append((argv, data))
+        self.timeouts.append(timeout)
         answers = {("ip", "-N", "-j", "addr"): ADDRESSES, ("ip", "-N", "-j", "rule"): RULES,
                    ("ip", "-N", "-j", "route"): ROUTES, ("ip", "-N", "-j", "link"): LINKS}
         if tuple(argv[:4]) in answers:
