@@ -20,6 +20,7 @@ import tempfile
 
 from . import balance_render as render
 from . import balance_spec as bspec
+from . import safe_text
 
 ROUTE_TYPES = {None: "unicast", "1": "unicast", "unicast": "unicast", "7": "unreachable", "unreachable": "unreachable"}
 
@@ -139,6 +140,16 @@ class Kernel(object):
         self.run, self.run_dir = run, run_dir
 
     def _out(self, argv, data=None):
+        # Last line of defence: no value reaches ip/nft with a control character, whatever
+        # a future caller passes (UnsafeValue is a ValueError: the module rolls back, the
+        # watchdog logs the round and goes on).
+        safe_text.argv(argv)
+        if data is not None:
+            text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+            # split on newline only: every other line break (CR, U+2028...) is refused below;
+            # tabs are the renderers' own indentation.
+            for number, command in enumerate(text.rstrip("\n").split("\n"), 1):
+                safe_text.line("line %d of the input" % number, command.replace("\t", " "), "'%s'" % " ".join(argv))
         rc, out, err = self.run(argv, data)
         if rc != 0:
             raise KernelError("'%s' failed (rc %d): %s" % (" ".join(argv), rc, (err or out).strip()))

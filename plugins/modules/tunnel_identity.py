@@ -99,6 +99,7 @@ from ansible_collections.bonded.openvpn.plugins.module_utils.files import (
 from ansible_collections.bonded.openvpn.plugins.module_utils.instance_config import (
     digest, identity_paths, tls_crypt_path)
 from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certificate_fingerprint
+from ansible_collections.bonded.openvpn.plugins.module_utils import safe_text
 
 
 def _run_private(module, argv):
@@ -236,6 +237,11 @@ def main():
         ),
         supports_check_mode=True,
     )
+    try:
+        # The name goes into openssl's -subj, where '/', '+' and '=' start new attributes.
+        safe_text.shaped("common_name", module.params["common_name"], safe_text.NAME, "a host name", "-subj")
+    except safe_text.UnsafeValue as error:
+        module.fail_json(msg="%s; nothing was changed" % error)
     identity_dir = os.path.dirname(identity_paths(module.params["config_dir"])[0])
     if not os.path.isdir(identity_dir) and not module.check_mode:
         module.fail_json(msg="%s does not exist; apply the bonded.openvpn.install role first" % identity_dir)

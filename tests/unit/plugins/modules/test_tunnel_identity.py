@@ -121,3 +121,14 @@ def test_a_failed_key_generation_changes_nothing_and_leaves_no_debris(capsys, co
     assert "random state" in result["msg"] and "nothing was changed" in result["msg"]
     assert dict((p.name, p.read_bytes()) for p in (config_dir / "identity").iterdir()) == before
     assert not debris(config_dir) and run(capsys, config_dir)["fingerprint"] == first["fingerprint"]
+
+
+@pytest.mark.parametrize("name", ["hq1/O=evil", "hq1+CN=other", "hq1\n", "", "-hq1"])
+def test_a_common_name_that_would_change_the_subject_is_refused_before_anything_is_made(capsys, config_dir, name):
+    args = {"config_dir": str(config_dir), "common_name": name, "_ansible_check_mode": False}
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exited:
+            tunnel_identity.main()
+    result = json.loads(capsys.readouterr().out)
+    assert exited.value.code == 1 and "common_name" in result["msg"] and "nothing was changed" in result["msg"]
+    assert not key_path(config_dir).exists()
