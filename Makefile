@@ -1,28 +1,28 @@
 # One entry point for people and CI. Every target installs what it needs (lab/bootstrap).
 SCENARIOS ?= default scale datapath datapath_flow fleet
 RUN := lab/run
+STAGE := lab/stage
 
 .PHONY: test bootstrap image lint unit molecule demo demo-clean build bench
 
 test: lint unit molecule
 
 bootstrap:
-	@lab/bootstrap
+	@$(STAGE) bootstrap lab/bootstrap
 
 image: bootstrap
-	@lab/build-image
+	@$(STAGE) image lab/build-image
 
 lint: bootstrap
-	$(RUN) yamllint -s .
-	$(RUN) ansible-lint --strict
+	$(STAGE) yamllint $(RUN) yamllint -s .
+	$(STAGE) ansible-lint $(RUN) ansible-lint --strict
 
 unit: bootstrap
-	$(RUN) pytest -q tests/unit
+	$(STAGE) unit $(RUN) pytest -q tests/unit
 
 molecule: image
 	@for scenario in $(SCENARIOS); do \
-		echo "=== molecule test -s $$scenario"; \
-		$(RUN) molecule test -s $$scenario || exit 1; \
+		$(STAGE) molecule-$$scenario $(RUN) molecule test -s $$scenario || exit 1; \
 	done
 
 build: bootstrap
