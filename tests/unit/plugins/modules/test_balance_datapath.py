@@ -13,6 +13,8 @@ from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath 
 
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 
+from module_run import run_module
+
 from balance_host import FakeKernel, FakeSystemd
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
@@ -120,12 +122,7 @@ def converge(capsys, host, sides, check=False, rc=0):
     args = {"sides": sides, "config_dir": str(host.root / "etc"), "run_dir": str(host.root / "run"),
             "lib_dir": str(host.root / "lib"), "_ansible_check_mode": check, "_ansible_diff": True}
     FakeSystemd.calls = []
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            module.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == rc, result
-    return result
+    return run_module(capsys, module.main, args, rc)
 
 
 def snapshot(host):

@@ -3,18 +3,17 @@ routes and bundle address are not created, changed or removed, in check mode and
 whatever the plan now says about it; the other bonds converge as usual. The kernel is a
 stand-in that holds objects in memory and records every change the module applies."""
 import hashlib
-import json
 import os
 
 import pytest
-
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_render as render
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath
+
+from module_run import run_module
 
 from systemd_fake import RecordingSystemd
 
@@ -67,12 +66,7 @@ def run(capsys, host, sides, check=False, preserve=None):
     if preserve is not None:
         args["preserve"] = preserve
     FakeKernel.applied, RecordingSystemd.calls = [], []
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            balance_datapath.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == 0, result
-    return result
+    return run_module(capsys, balance_datapath.main, args)
 
 
 @pytest.fixture

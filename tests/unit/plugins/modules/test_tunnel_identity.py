@@ -6,21 +6,16 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_identity
+
+from module_run import run_module
 
 
 def run(capsys, config_dir, check=False, **params):
     args = {"config_dir": str(config_dir), "common_name": "hq1", "_ansible_check_mode": check,
             "_ansible_diff": True}
     args.update(params)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            tunnel_identity.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == 0, result
-    return result
+    return run_module(capsys, tunnel_identity.main, args)
 
 
 @pytest.fixture
@@ -73,12 +68,7 @@ def test_absent_deletes_the_identity_once(capsys, config_dir):
 def run_failing(capsys, config_dir, **params):
     args = {"config_dir": str(config_dir), "common_name": "hq1"}
     args.update(params)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            tunnel_identity.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == 1, result
-    return result
+    return run_module(capsys, tunnel_identity.main, args, 1)
 
 
 def debris(config_dir):
@@ -126,9 +116,6 @@ def test_a_failed_key_generation_changes_nothing_and_leaves_no_debris(capsys, co
 @pytest.mark.parametrize("name", ["hq1/O=evil", "hq1+CN=other", "hq1\n", "", "-hq1"])
 def test_a_common_name_that_would_change_the_subject_is_refused_before_anything_is_made(capsys, config_dir, name):
     args = {"config_dir": str(config_dir), "common_name": name, "_ansible_check_mode": False}
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            tunnel_identity.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == 1 and "common_name" in result["msg"] and "nothing was changed" in result["msg"]
+    result = run_module(capsys, tunnel_identity.main, args, 1)
+    assert "common_name" in result["msg"] and "nothing was changed" in result["msg"]
     assert not key_path(config_dir).exists()

@@ -3,26 +3,20 @@ removed, and the host identity its peer pins survives rotation and removal, in c
 and for real. Uses the real openssl CLI on a temporary tree; tls-crypt keys are random bytes
 (the controller has no openvpn)."""
 import hashlib
-import json
 import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_identity
+
+from module_run import run_module
 
 
 def run(capsys, config_dir, check=False, **params):
     args = {"config_dir": str(config_dir), "common_name": "hub", "_ansible_check_mode": check,
             "_ansible_diff": True}
     args.update(params)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            tunnel_identity.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == 0, result
-    return result
+    return run_module(capsys, tunnel_identity.main, args)
 
 
 def warnings(result):

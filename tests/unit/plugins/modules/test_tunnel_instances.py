@@ -12,6 +12,8 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_instances
 
+from module_run import run_module
+
 from systemd_fake import RecordingSystemd
 
 GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -38,12 +40,7 @@ def run(capsys, tree, tunnels, check=False, rc=0):
     args = {"sides": sides(tunnels), "peer_fingerprints": {"lab": "AA:BB"}, "config_dir": str(tree),
             "group": GROUP, "_ansible_check_mode": check, "_ansible_diff": True}
     RecordingSystemd.calls = []
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            tunnel_instances.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == rc, result
-    return result
+    return run_module(capsys, tunnel_instances.main, args, rc)
 
 
 def configs(tree):

@@ -3,15 +3,14 @@ created, changed, restarted or removed, in check mode and for real, whatever the
 says about it; the other bonds converge as usual."""
 import grp
 import hashlib
-import json
 import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_instances
+
+from module_run import run_module
 
 from systemd_fake import RecordingSystemd
 
@@ -44,12 +43,7 @@ def run(capsys, tree, sides, check=False, preserve=None, fingerprints=None):
     if preserve is not None:
         args["preserve"] = preserve
     RecordingSystemd.calls = []
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            tunnel_instances.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == 0, result
-    return result
+    return run_module(capsys, tunnel_instances.main, args)
 
 
 def berlin_files(tree):
