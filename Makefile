@@ -3,9 +3,9 @@ SCENARIOS ?= default scale datapath datapath_flow fleet
 RUN := lab/run
 STAGE := lab/stage
 
-.PHONY: test bootstrap image lint unit molecule demo demo-clean build bench
+.PHONY: test bootstrap image lint unit molecule links-gate demo demo-clean build bench bench-links
 
-test: lint unit molecule
+test: lint unit molecule links-gate
 
 bootstrap:
 	@$(STAGE) bootstrap lab/bootstrap
@@ -25,6 +25,10 @@ molecule: image
 		$(STAGE) molecule-$$scenario $(RUN) molecule test -s $$scenario || exit 1; \
 	done
 
+# Ratios a bond must reach when its tunnels ride capped links (lab/gate/links, about 4-5 min).
+links-gate: image
+	$(RUN) lab/gate/links
+
 build: bootstrap
 	$(RUN) ansible-galaxy collection build --force --output-path .cache/dist
 
@@ -36,5 +40,12 @@ demo-clean: bootstrap
 
 # Benchmarks print figures; they never gate anything (see docs/performance.md).
 bench: image
+	@lab/bootstrap --bench
 	$(RUN) bench/throughput
 	$(RUN) bench/rerun_cost
+
+# What a bond gains over one tunnel on capped links (about 30-40 min), and one flow's knobs.
+bench-links: image
+	@lab/bootstrap --bench
+	$(RUN) bench/links
+	$(RUN) bench/one_flow

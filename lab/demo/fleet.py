@@ -1,7 +1,12 @@
-"""The demo fleet as lab/demo/inventory.yml describes it: bonds, gateways, LAN hosts, networks."""
+"""The demo fleet as lab/demo/inventory.yml describes it: bonds, gateways, LAN hosts, networks, links."""
 import os
 
+import sys
+
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lablib.links import Link, Links  # noqa: E402
 
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 
@@ -37,6 +42,15 @@ class Fleet(object):
         """The gateway's address on the LAN host's network: the LAN host's next hop."""
         network = list(self.addresses(lan))[0]
         return self.addresses(self.lans[lan]["demo_gateway"])[network]
+
+    def links(self):
+        """Every gateway's WAN links: a Links over all gateways (each gateway's WAN device
+        found by its route to another gateway), one link per tunnel port of every bond."""
+        wan = [name for name, network in self.networks.items() if not network["internal"]][0]
+        gateways = list(self.gateways)
+        peers = dict((gw, self.addresses(gateways[(i + 1) % len(gateways)])[wan]) for i, gw in enumerate(gateways))
+        ports = [tunnel["port"] for bond in self.plan for tunnel in bond["tunnel_list"]]
+        return Links(peers, proto=self.plan[0]["proto"]), [Link(port, self.vars["demo_link_mbit"]) for port in ports]
 
     def far_side(self, lan):
         """What a LAN host reaches through its gateway: the networks behind the gateway's

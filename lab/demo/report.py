@@ -58,9 +58,10 @@ def _state(row):
     return "MISMATCH " + ",".join(sorted(set(m["field"] for m in row["mismatches"])))
 
 
-def _heading(bond, lans, flows, traffic):
+def _heading(bond, lans, flows, traffic, link_mbit):
     tunnels = bond["tunnel_list"]
-    measured = ("%.0f Mbit/s, %s retransmits" % (traffic["mbits"], traffic["retransmits"])
+    measured = ("%.1f Mbit/s (%.2f x one %g Mbit/s link), %s retransmits"
+                % (traffic["mbits"], traffic["mbits"] / link_mbit, link_mbit, traffic["retransmits"])
                 if "error" not in traffic else "FAILED: %s" % traffic["error"])
     return ["bond %-8s %s (server) <- %s (client)   %s, %d tunnels, %s ports %d..%d%s"
             % (bond["name"], bond["server"], bond["client"], bond["balance"], len(tunnels), bond["proto"],
@@ -96,7 +97,7 @@ def report_bond(fleet, bond, rows, port, seconds):
     sent = [tuple(after[host][t["interface"]] - before[host][t["interface"]] for host in hosts)
             for t in bond["tunnel_list"]]
     live = dict((host, live_set(host, bond["name"])) for host in hosts)
-    return _heading(bond, lans, flows, traffic) + bond_table(bond, rows, sent, live), "error" not in traffic
+    return _heading(bond, lans, flows, traffic, fleet.vars["demo_link_mbit"]) + bond_table(bond, rows, sent, live), "error" not in traffic
 
 
 def run(fleet, verify_path, seconds):

@@ -1,0 +1,123 @@
+"""A bond between two gateways, a host behind each, links with a capacity under it, and
+iperf3 between the hosts. Used by bench/links and the links gate:
+
+    PREFIX-lan-a .1.10 -- .1.2 PREFIX-client .0.11 == bond == .0.12 PREFIX-server .2.2 -- .2.10 PREFIX-lan-b
+                                        (links: HTB per tunnel port, both directions)
+
+Networks PREFIX-wan / -lan-a / -lan-b on BASE.0/24, BASE+1, BASE+2 (BASE e.g. "172.31.100").
+"""
+import json
+import os
+
+from lablib import deploy, links as linkslib, machine
+from lablib.podman import GATEWAY_SYSCTLS, Lab, exec_in
+
+BOND, PORT = "bol", 1194
+REORDER_COUNTERS = ("TCPSACKReorder", "TCPTSReorder", "TCPReorderSeen", "TCPDSACKRecv",
+                    "TCPSpuriousRTOs", "TCPTimeouts", "TCPLossProbes")
+
+
+def _subnet(base, offset):
+    a, b, c = base.split(".")
+    return "%s.%s.%d" % (a, b, int(c) + offset)
+
+
+class BondLab(object):
+    def __init__(self, prefix, base, workdir, keep=False):
+        self.prefix, self.workdir = prefix, workdir
+        self.wan, self.lan_a, self.lan_b = _subnet(base, 0), _subnet(base, 1), _subnet(base, 2)
+        self.client, self.server = prefix + "client", prefix + "server"
+        self.sender, self.receiver = prefix + "lan-a", prefix + "lan-b"
+        self.lab = Lab(keep=keep, label="bonded-openvpn-lab=" + prefix.rstrip("-"))
+        self.links = linkslib.Links({self.client: self.wan + ".12", self.server: self.wan + ".11"})
+        self.tunnels, self.deploys = 0, 0
+        os.makedirs(workdir, exist_ok=True)
+
+    def build(self):
+        lab, p = self.lab, self.prefix
+        lab.network(p + "wan", self.wan + ".0/24")
+        lab.network(p + "lan-a", self.lan_a + ".0/24", internal=True)
+        lab.network(p + "lan-b", self.lan_b + ".0/24", internal=True)
+        lab.container(self.client, [(p + "wan", self.wan + ".11"), (p + "lan-a", self.lan_a + ".2")],
+                      sysctls=GATEWAY_SYSCTLS, tun=True)
+        lab.container(self.server, [(p + "wan", self.wan + ".12"), (p + "lan-b", self.lan_b + ".2")],
+                      sysctls=GATEWAY_SYSCTLS, tun=True)
+        lab.container(self.sender, [(p + "lan-a", self.lan_a + ".10")])
+        lab.container(self.receiver, [(p + "lan-b", self.lan_b + ".10")])
+        lab.wait_booted()
+        lab.route(self.sender, [self.lan_b + ".0/24", "10.255.0.0/16"], self.lan_a + ".2")
+        lab.route(self.receiver, [self.lan_a + ".0/24", "10.255.0.0/16"], self.lan_b + ".2")
+        exec_in(self.receiver, ["systemd-run", "--unit=bo-iperf3", "--quiet", "iperf3", "--server"])
+        self.cpu = machine.ContainerCpu(self.lab.containers)
+
+    def teardown(self):
+        self.lab.teardown()
+
+    def deploy(self, tunnels, balance, weights=None, extra_vars=None):
+        """(Re)deploys the bond with site.yml; returns (site.yml seconds, seconds until
+        both watchdogs spread over every tunnel). The links (tc, nftables table bo_links)
+        are not the collection's: they stay as they were."""
+        bond = {"name": BOND, "id": 1, "server": self.server, "client": self.client,
+                "remote": self.wan + ".12", "tunnels": tunnels, "port": PORT, "balance": balance,
+                "client_networks": [self.lan_a + ".0/24"], "server_networks": [self.lan_b + ".0/24"]}
+        if weights:
+            bond["weights"] = list(weights)
+        inventory = os.path.join(self.workdir, "inventory.yml")
+        deploy.write_inventory(inventory, [self.client, self.server], [bond], extra_vars)
+        self.deploys += 1
+        logfile = os.path.join(self.workdir, "site-%d-%s-%d.log" % (self.deploys, balance, tunnels))
+        seconds, _ = deploy.site(inventory, logfile)
+        self.tunnels = tunnels
+        # The shaper must be in place before the watchdog's probes judge the tunnels.
+        return seconds, self.wait_whole()
+
+    def wait_whole(self, timeout=90):
+        return deploy.wait_live([self.client, self.server], BOND, range(self.tunnels), timeout=timeout)
+
+    def shape(self, links):
+        self.links.apply(links)
+
+    def ports(self):
+        return [PORT + k for k in range(self.tunnels)]
+
+    def _netstat(self):
+        lines = exec_in(self.sender, ["cat", "/proc/net/netstat"]).stdout.splitlines()
+        counters = {}
+        for header, values in zip(lines[::2], lines[1::2]):
+            prefix, names = header.split(":", 1)
+            if prefix == "TcpExt":
+                counters.update(zip(names.split(), (int(n) for n in values.split(":", 1)[1].split())))
+        return counters
+
+    def iperf(self, streams, seconds, omit=1):
+        """One iperf3 run lan-a -> lan-b: Mbit/s received, retransmits, the sender's reorder
+        counters, what the shaper sent and dropped per link, host CPU busy (whole machine)
+        and lab CPU (this lab's containers' share of the machine)."""
+        before, shaped = self._netstat(), self.links.stats()
+        cpu, lab_cpu = machine.cpu_times(), self.cpu.sample()
+        argv = ["iperf3", "--client", self.lan_b + ".10", "--time", str(seconds), "--omit", str(omit),
+                "--json", "--parallel", str(streams)]
+        proc = exec_in(self.sender, argv, check=False, timeout=seconds + omit + 60)
+        busy = machine.busy_percent(cpu, machine.cpu_times())
+        lab_busy = self.cpu.percent(lab_cpu, self.cpu.sample())
+        after, shaped_after = self._netstat(), self.links.stats()
+        try:
+            report = json.loads(proc.stdout)
+        except ValueError:
+            report = {"error": "no JSON from iperf3 (rc %d): %s %s" % (proc.returncode, proc.stdout[-300:],
+                                                                         proc.stderr[-300:])}
+        if report.get("error"):
+            raise RuntimeError("iperf3 failed: %s" % report["error"])
+        end = report["end"]
+        shaper = linkslib.delta(shaped, shaped_after)
+        sent = [shaper[port]["sent_bytes"] for port in sorted(p for p in shaper if p != "total")]
+        return {
+            "mbps": end["sum_received"]["bits_per_second"] / 1e6,
+            "retransmits": end["sum_sent"].get("retransmits", 0),
+            "counters": dict((name, after.get(name, 0) - before.get(name, 0)) for name in REORDER_COUNTERS),
+            "shaper_drops": shaper["total"]["queue_drops"],
+            "loss_drops": shaper["total"]["loss_drops"],
+            "share": [round(100.0 * value / (sum(sent) or 1), 1) for value in sent],
+            "cpu_busy": busy,
+            "lab_cpu": lab_busy,
+        }

@@ -1,0 +1,164 @@
+"""Links with a capacity: each tunnel's path gets a rate, a queue and a loss rate.
+
+On every gateway, the egress of its underlay device (the one towards the peer) gets an
+HTB qdisc with one class per tunnel port (u32 on the UDP/TCP source or destination port,
+so each direction is shaped by the gateway that sends it) holding a byte-limited bfifo:
+the link's rate and queue. `quantum 1514` and `burst 3000` keep the shaper smooth; HTB's
+default quantum made it bursty and cost a single flow a quarter of its throughput.
+Loss is an nftables rule in the output hook (`numgen random`): this kernel has no netem,
+so links have rate, queue and loss but no propagation delay. A loss of 1 cuts the link.
+
+    links = Links({"gw-a": "172.31.80.12", "gw-b": "172.31.80.11"})   # gateway: its peer
+    links.apply([Link(1194, 20), Link(1195, 20)])     # Mbit/s; queue 60 KB, no loss
+    links.set(1195, rate=5)                          # degrade one link at run time
+    links.set(1195, loss=1)                          # cut it
+    links.stats()    # {port: {"sent_bytes", "sent_packets", "queue_drops", "loss_drops"}}
+"""
+import json
+
+from lablib.podman import exec_in
+
+TABLE = "bo_links"
+QUANTUM, BURST = 1514, 3000
+DEFAULT_QUEUE = 60000
+LOSS_SCALE = 1000000        # loss resolution: one in a million
+
+
+class Link(object):
+    def __init__(self, port, rate, queue=DEFAULT_QUEUE, loss=0.0):
+        if rate <= 0 or queue < 1514 or not 0 <= loss <= 1:
+            raise ValueError("link on port %d: rate %r Mbit/s must be > 0, queue %r bytes >= 1514, loss %r "
+                             "between 0 and 1" % (port, rate, queue, loss))
+        self.port, self.rate, self.queue, self.loss = port, rate, queue, loss
+
+    def describe(self):
+        text = "%g Mbit/s" % self.rate
+        return text + (", cut" if self.loss >= 1 else ", %g%% loss" % (100 * self.loss) if self.loss else "")
+
+
+def equal(first_port, count, rate, queue=DEFAULT_QUEUE, loss=0.0):
+    return [Link(first_port + k, rate, queue, loss) for k in range(count)]
+
+
+def of_rates(first_port, rates, queue=DEFAULT_QUEUE):
+    return [Link(first_port + k, rate, queue) for k, rate in enumerate(rates)]
+
+
+def _classid(index):
+    return "1:%x" % (0x10 + index)
+
+
+class Links(object):
+    def __init__(self, gateways, proto="udp"):
+        """gateways: {container: address of its peer on the underlay}."""
+        self.gateways, self.proto = dict(gateways), proto
+        self.links, self.devices = [], {}
+
+    def _device(self, gateway):
+        if gateway not in self.devices:
+            out = exec_in(gateway, ["ip", "-o", "route", "get", self.gateways[gateway]]).stdout.split()
+            self.devices[gateway] = out[out.index("dev") + 1]
+        return self.devices[gateway]
+
+    def _index(self, port):
+        for index, link in enumerate(self.links):
+            if link.port == port:
+                return index
+        raise KeyError("no link on port %d (links: %s)" % (port, ", ".join(str(l.port) for l in self.links)))
+
+    def _tc(self, gateway, lines):
+        exec_in(gateway, ["tc", "-force", "-batch", "-"], stdin="\n".join(lines) + "\n")
+
+    def _class_lines(self, device, index, verb):
+        link, classid = self.links[index], _classid(index)
+        return ["class %s dev %s parent 1: classid %s htb rate %gmbit ceil %gmbit quantum %d burst %d cburst %d"
+                % (verb, device, classid, link.rate, link.rate, QUANTUM, BURST, BURST),
+                "qdisc replace dev %s parent %s handle %x: bfifo limit %d" % (device, classid, 0x10 + index, link.queue)]
+
+    def apply(self, links):
+        """Replaces whatever shaping the gateways had with these links."""
+        self.links = list(links)
+        protocol = {"udp": 17, "tcp": 6}[self.proto]
+        for gateway in self.gateways:
+            device = self._device(gateway)
+            exec_in(gateway, ["tc", "qdisc", "del", "dev", device, "root"], check=False)
+            lines = ["qdisc add dev %s root handle 1: htb" % device]
+            for index, link in enumerate(self.links):
+                lines += self._class_lines(device, index, "add")
+                for field in ("sport", "dport"):
+                    lines.append("filter add dev %s parent 1: protocol ip prio 1 u32 match ip protocol %d 0xff "
+                                 "match ip %s %d 0xffff flowid %s" % (device, protocol, field, link.port, _classid(index)))
+            self._tc(gateway, lines)
+        self._nft(create=True)
+
+    def set(self, port, rate=None, queue=None, loss=None):
+        """Changes one link at run time: its rate (Mbit/s), queue (bytes) or loss (0..1)."""
+        index = self._index(port)
+        old = self.links[index]
+        self.links[index] = Link(port, old.rate if rate is None else rate, old.queue if queue is None else queue,
+                                 old.loss if loss is None else loss)
+        if rate is not None or queue is not None:
+            for gateway in self.gateways:
+                self._tc(gateway, self._class_lines(self._device(gateway), index, "change"))
+        if loss is not None:
+            self._nft(create=False)
+
+    def _nft(self, create):
+        """Loss rules; named counters survive a rule change, so drops add up over a run."""
+        lines = []
+        if create:
+            lines += ["table inet %s" % TABLE, "delete table inet %s" % TABLE, "table inet %s {" % TABLE]
+            lines += ["  counter loss_%d {}" % link.port for link in self.links]
+            lines += ["  chain out { type filter hook output priority 0; policy accept; }", "}"]
+        lines.append("flush chain inet %s out" % TABLE)
+        for link in self.links:
+            if not link.loss:
+                continue
+            chance = "" if link.loss >= 1 else "numgen random mod %d < %d " % (LOSS_SCALE, round(link.loss * LOSS_SCALE))
+            for field in ("sport", "dport"):
+                lines.append('add rule inet %s out meta l4proto %s th %s %d %scounter name "loss_%d" drop'
+                             % (TABLE, self.proto, field, link.port, chance, link.port))
+        for gateway in self.gateways:
+            exec_in(gateway, ["nft", "-f", "-"], stdin="\n".join(lines) + "\n")
+
+    def stats(self):
+        """What the shaper itself did, both gateways added up, per port: bytes and packets
+        it sent, packets its queue dropped (full) and packets the loss rule dropped."""
+        result = dict((link.port, {"sent_bytes": 0, "sent_packets": 0, "queue_drops": 0, "loss_drops": 0})
+                      for link in self.links)
+        by_handle = dict(("%x:" % (0x10 + index), link.port) for index, link in enumerate(self.links))
+        for gateway in self.gateways:
+            qdiscs = json.loads(exec_in(gateway, ["tc", "-s", "-j", "qdisc", "show", "dev", self._device(gateway)]).stdout)
+            for qdisc in qdiscs:
+                port = by_handle.get(qdisc.get("handle"))
+                if port is not None:
+                    result[port]["sent_bytes"] += qdisc.get("bytes", 0)
+                    result[port]["sent_packets"] += qdisc.get("packets", 0)
+                    result[port]["queue_drops"] += qdisc.get("drops", 0)
+            listing = json.loads(exec_in(gateway, ["nft", "-j", "list", "counters", "table", "inet", TABLE]).stdout)
+            for item in listing.get("nftables", []):
+                counter = item.get("counter")
+                if counter and counter["name"].startswith("loss_"):
+                    port = int(counter["name"][len("loss_"):])
+                    if port in result:
+                        result[port]["loss_drops"] += counter["packets"]
+        return result
+
+    def clear(self):
+        for gateway in self.gateways:
+            exec_in(gateway, ["tc", "qdisc", "del", "dev", self._device(gateway), "root"], check=False)
+            exec_in(gateway, ["nft", "delete", "table", "inet", TABLE], check=False)
+        self.links = []
+
+    def describe(self):
+        return " / ".join(link.describe() for link in self.links)
+
+
+def delta(before, after):
+    """Per-port difference of two stats() results, and the totals under 'total'."""
+    result = {}
+    for port, counters in after.items():
+        result[port] = dict((key, value - before.get(port, {}).get(key, 0)) for key, value in counters.items())
+    result["total"] = dict((key, sum(result[port][key] for port in after)) for key in
+                           ("sent_bytes", "sent_packets", "queue_drops", "loss_drops"))
+    return result
