@@ -27,7 +27,7 @@ molecule: image
 
 # Ratios a bond must reach when its tunnels ride capped links (lab/gate/links, about 4-5 min).
 links-gate: image
-	$(RUN) lab/gate/links
+	$(STAGE) links-gate $(RUN) lab/gate/links
 
 build: bootstrap
 	$(RUN) ansible-galaxy collection build --force --output-path .cache/dist
