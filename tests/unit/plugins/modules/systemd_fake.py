@@ -17,6 +17,12 @@ class RecordingSystemd(object):
     def __init__(self, module):
         self.module = module
 
+    @classmethod
+    def install(cls, monkeypatch, module):
+        """Fresh unit states, and ``module``'s SystemdUnits replaced by this stand-in."""
+        cls.units, cls.calls, cls.failures = {}, [], {}
+        monkeypatch.setattr(module, "SystemdUnits", cls)
+
     def show(self, units):
         return dict((u, dict(RecordingSystemd.units.get(u, {"ActiveState": "inactive", "UnitFileState": "disabled"})))
                     for u in units)

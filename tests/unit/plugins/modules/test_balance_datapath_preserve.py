@@ -54,9 +54,8 @@ class FakeKernel(object):
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     monkeypatch.setattr(balance_datapath.kernel, "Kernel", FakeKernel)
-    monkeypatch.setattr(balance_datapath, "SystemdUnits", RecordingSystemd)
+    RecordingSystemd.install(monkeypatch, balance_datapath)
     FakeKernel.state, FakeKernel.interfaces, FakeKernel.applied = render.Desired(), set(), []
-    RecordingSystemd.units, RecordingSystemd.calls, RecordingSystemd.failures = {}, [], {}
     return tmp_path
 
 

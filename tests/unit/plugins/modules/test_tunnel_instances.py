@@ -21,8 +21,7 @@ GROUP = grp.getgrgid(os.getgid()).gr_name
 
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
-    RecordingSystemd.units, RecordingSystemd.calls, RecordingSystemd.failures = {}, [], {}
-    monkeypatch.setattr(tunnel_instances, "SystemdUnits", RecordingSystemd)
+    RecordingSystemd.install(monkeypatch, tunnel_instances)
     monkeypatch.setattr(os, "chown", lambda *args: None)
     (tmp_path / "identity").mkdir()
     (tmp_path / "identity" / "host.crt").write_text("not checked here\n")
