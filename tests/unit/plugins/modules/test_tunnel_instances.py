@@ -110,17 +110,24 @@ def leftovers(tree):
     return [str(path) for path in tree.rglob("*.tmp")]
 
 
-@pytest.mark.parametrize("failure", ["crash", "refused"])
-def test_an_instance_whose_restart_failed_is_restarted_by_the_next_run(capsys, tree, failure):
+def a_restart_fails(capsys, tree, unit, how):
+    """Deploys 2 tunnels, changes both configs, and makes ``unit``'s restart fail ``how``
+    once; returns the failed run's result."""
     run(capsys, tree, 2)
     rotate_key(tree)
-    RecordingSystemd.failures = {UNIT1: failure}
+    RecordingSystemd.failures = {unit: how}
     failed = run(capsys, tree, 2, rc=1)
+    RecordingSystemd.failures = {}
+    return failed
+
+
+@pytest.mark.parametrize("failure", ["crash", "refused"])
+def test_an_instance_whose_restart_failed_is_restarted_by_the_next_run(capsys, tree, failure):
+    failed = a_restart_fails(capsys, tree, UNIT1, failure)
     assert failed["failed_instances"] == ["lab-1"]
     assert "lab-1" in failed["msg"] and "re-run" in failed["msg"]
     config = (tree / "instances" / "lab-1.conf").read_bytes()
     assert (tree / "applied" / "lab-1.sha256").read_text().strip() != hashlib.sha256(config).hexdigest()
-    RecordingSystemd.failures = {}
     repaired = run(capsys, tree, 2)
     assert repaired["changed"] and repaired["restarted"] == ["lab-1"]
     assert ("restart", [UNIT1]) in RecordingSystemd.calls
@@ -128,11 +135,7 @@ def test_an_instance_whose_restart_failed_is_restarted_by_the_next_run(capsys, t
 
 
 def test_the_instances_that_did_restart_are_not_restarted_again(capsys, tree):
-    run(capsys, tree, 2)
-    rotate_key(tree)
-    RecordingSystemd.failures = {UNIT1: "refused"}
-    run(capsys, tree, 2, rc=1)
-    RecordingSystemd.failures = {}
+    a_restart_fails(capsys, tree, UNIT1, "refused")
     assert run(capsys, tree, 2)["restarted"] == ["lab-1"]
 
 
@@ -153,10 +156,7 @@ def test_a_run_cut_off_between_writing_and_restarting_is_finished_by_the_next(ca
 
 
 def test_check_mode_reports_a_pending_restart_and_records_nothing(capsys, tree):
-    run(capsys, tree, 2)
-    rotate_key(tree)
-    RecordingSystemd.failures = {UNIT0: "refused"}
-    run(capsys, tree, 2, rc=1)
+    a_restart_fails(capsys, tree, UNIT0, "refused")
     recorded = (tree / "applied" / "lab-0.sha256").read_text()
     checked = run(capsys, tree, 2, check=True)
     assert checked["changed"] and checked["restarted"] == ["lab-0"]
@@ -172,11 +172,7 @@ def test_a_config_edited_and_applied_by_hand_is_put_back_and_restarted(capsys, t
 
 
 def test_stray_entries_are_reported_and_do_not_block_the_repair(capsys, tree):
-    run(capsys, tree, 2)
-    rotate_key(tree)
-    RecordingSystemd.failures = {UNIT1: "crash"}
-    run(capsys, tree, 2, rc=1)
-    RecordingSystemd.failures = {}
+    a_restart_fails(capsys, tree, UNIT1, "crash")
     (tree / "bonds" / "README").write_text("a stray regular file\n")
     (tree / "bonds" / "old" / "keep").mkdir(parents=True)
     (tree / "bonds" / "old" / "tls-crypt.key").write_text("key of a removed bond\n")
