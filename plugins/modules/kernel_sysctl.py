@@ -267,7 +267,7 @@ def describe(name, entry, container):
                 "use a kernel that has it or stop asking for %s" % (name, sysctl_path(name), name))
     relation = " but bonded OpenVPN needs" if entry["kind"] == "exact" else ", below the minimum"
     return "%s is %s%s %s; %s" % (name, entry["before"], relation, entry["wanted"],
-                                   how_to_fix(name, entry, container))
+                                  how_to_fix(name, entry, container))
 
 
 def gather(module):
