@@ -3,9 +3,9 @@ SCENARIOS ?= default scale datapath datapath_flow fleet
 RUN := lab/run
 STAGE := lab/stage
 
-.PHONY: test bootstrap image lint unit molecule links-gate demo demo-clean build bench bench-links
+.PHONY: test bootstrap image lint unit sanity matrix molecule molecule-oldest links-gate demo demo-clean build bench bench-links
 
-test: lint unit molecule links-gate
+test: lint unit sanity matrix molecule molecule-oldest links-gate
 
 bootstrap:
 	@$(STAGE) bootstrap lab/bootstrap
@@ -19,6 +19,20 @@ lint: bootstrap
 
 unit: bootstrap
 	$(STAGE) unit $(RUN) pytest -q tests/unit
+
+# ansible-test sanity as a collection reviewer runs it, then antsibull-docs (lab/sanity).
+sanity: bootstrap
+	$(STAGE) sanity lab/sanity
+
+# Unit tests, playbook syntax and the planning play on ansible-core 2.16, 2.17 and 2.18
+# (tox.ini), two at a time; 2.19, the core in .venv, is the unit stage and make molecule.
+# lab/matrix alone runs all four.
+matrix: bootstrap
+	$(STAGE) matrix lab/matrix run-parallel -p 2 -e core216,core217,core218
+
+# Molecule default on the oldest supported ansible-core too (make molecule runs the newest).
+molecule-oldest: image
+	$(STAGE) molecule-default-core216 lab/matrix run -e molecule-core216
 
 molecule: image
 	@for scenario in $(SCENARIOS); do \

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings for the container lab; sourced by the lab scripts and the Makefile.
 # Podman on this kind of host needs explicit ulimits (root lacks CAP_SYS_RESOURCE, so the
 # runtime's default RLIMIT_NOFILE is refused) and runc (crun rejects hybrid cgroups).

@@ -12,8 +12,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 from lablib import deploy, machine, podman  # noqa: E402
-from lablib.deploy import changed_total, write_inventory  # noqa: E402,F401
-from lablib.podman import GATEWAY_SYSCTLS, Lab, exec_in, run  # noqa: E402,F401
+from lablib.deploy import changed_total, write_inventory  # noqa: E402,F401  pylint: disable=unused-import
+from lablib.podman import GATEWAY_SYSCTLS, Lab, exec_in, run  # noqa: E402,F401  pylint: disable=unused-import
 
 CACHE = os.path.join(ROOT, ".cache", "bench")
 CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")

@@ -10,7 +10,7 @@ def _pyplot():
         sys.exit("matplotlib is missing: run lab/bootstrap --bench (make bench-links does) to install "
                  "requirements-bench.txt into .venv")
     matplotlib.use("Agg")   # files only, no display
-    import matplotlib.pyplot as pyplot
+    from matplotlib import pyplot
     return pyplot
 
 

@@ -35,10 +35,10 @@ def live_set(host, bond):
 def push(client_lan, server_address, flows, port, seconds):
     """iperf3 from client_lan to server_address (whose LAN host already listens on port):
     {"mbits", "retransmits"} or {"error"}."""
-    for _ in range(10):   # the server daemon listens a moment after it forks
+    for dummy in range(10):   # the server daemon listens a moment after it forks
         run = subprocess.run(["podman", "exec", client_lan, "iperf3", "--client", server_address, "--port", str(port),
                               "--time", str(seconds), "--parallel", str(flows), "--json"],
-                             stdout=subprocess.PIPE, universal_newlines=True)
+                             stdout=subprocess.PIPE, universal_newlines=True, check=False)
         result = json.loads(run.stdout or '{"error": "no output"}')
         if "Connection refused" not in result.get("error", ""):
             break
@@ -80,7 +80,7 @@ def bond_table(bond, rows, sent, live):
         live_mark = "/".join("yes" if k in live[bond[role]] else "NO" for role in ("client", "server"))
         lines.append(ROW % (k, tunnel["interface"], tunnel["port"], _state(rows.get((bond["name"], k))), live_mark,
                             up, down, "%.1f%%" % (100.0 * (up + down) / (total or 1))))
-    lines.append(ROW % ("", "total", "", "", "", sum(u for u, _ in sent), sum(d for _, d in sent),
+    lines.append(ROW % ("", "total", "", "", "", sum(u for u, dummy in sent), sum(d for dummy, d in sent),
                         "100.0%" if total else "0.0%"))
     return lines
 

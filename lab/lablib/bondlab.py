@@ -66,7 +66,7 @@ class BondLab(object):
         deploy.write_inventory(inventory, [self.client, self.server], [bond], extra_vars)
         self.deploys += 1
         logfile = os.path.join(self.workdir, "site-%d-%s-%d.log" % (self.deploys, balance, tunnels))
-        seconds, _ = deploy.site(inventory, logfile)
+        seconds, dummy = deploy.site(inventory, logfile)
         self.tunnels = tunnels
         # The shaper must be in place before the watchdog's probes judge the tunnels.
         return seconds, self.wait_whole()
@@ -104,8 +104,7 @@ class BondLab(object):
         try:
             report = json.loads(proc.stdout)
         except ValueError:
-            report = {"error": "no JSON from iperf3 (rc %d): %s %s" % (proc.returncode, proc.stdout[-300:],
-                                                                         proc.stderr[-300:])}
+            report = {"error": "no JSON from iperf3 (rc %d): %s %s" % (proc.returncode, proc.stdout[-300:], proc.stderr[-300:])}
         if report.get("error"):
             raise RuntimeError("iperf3 failed: %s" % report["error"])
         end = report["end"]

@@ -12,7 +12,7 @@ def summary():
     model, flags = "?", set()
     with open("/proc/cpuinfo") as handle:
         for line in handle:
-            key, _, value = line.partition(":")
+            key, dummy, value = line.partition(":")
             if key.strip() == "model name" and model == "?":
                 model = value.strip()
             elif key.strip() == "flags" and not flags:

@@ -6,6 +6,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: bond_plan
+version_added: 0.1.0
 short_description: Plan every bond of a bonded OpenVPN fleet
 description:
   - Validates C(bonded_openvpn_bonds) and returns the plan of every bond (ports, interfaces,

@@ -57,7 +57,7 @@ def run_command(argv, data=None, timeout=COMMAND_TIMEOUT):
     killed and raises CommandTimeout."""
     try:
         done = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True, timeout=timeout)
+                              universal_newlines=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         # subprocess.run has killed and reaped it already.
         raise kernel.CommandTimeout("'%s' did not finish in %.1f s; killed it" % (" ".join(argv), timeout))
@@ -230,7 +230,7 @@ def _describe(error):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="bonded-openvpn-watchdog", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="bonded-openvpn-watchdog", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("bond")
     parser.add_argument("--config-dir", default=bspec.CONFIG_DIR)
     parser.add_argument("--run-dir", default=bspec.RUN_DIR)

@@ -272,8 +272,7 @@ def _unit_check(bond, index, ctun, stun, sides):
             hints.append("unit state unknown on %s: check that systemd runs there (tunnel_facts' problems say "
                          "why it could not be asked)" % sides.name(side))
         elif not unit["active"]:
-            hints.append("restart %s on %s (see journalctl -u %s)" % (sides.unit(index), sides.name(side),
-                                                                     sides.unit(index)))
+            hints.append("restart %s on %s (see journalctl -u %s)" % (sides.unit(index), sides.name(side), sides.unit(index)))
     return [mismatch(bond, index, "unit", cunit.get("active_state"), sunit.get("active_state"), "; ".join(hints))]
 
 

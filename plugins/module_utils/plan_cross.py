@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+
 def check_unique(entries, field):
     """``entries``: (label, value) with hashable values; the later duplicate is reported."""
     seen, errors = {}, []

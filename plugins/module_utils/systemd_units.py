@@ -28,7 +28,7 @@ class SystemdUnits(object):
                     states[current["Id"]] = current
                 current = {}
                 continue
-            key, _, value = line.partition("=")
+            key, dummy, value = line.partition("=")
             current[key] = value
         return states
 

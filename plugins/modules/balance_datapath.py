@@ -1,5 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: contributors to bonded.openvpn
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -34,7 +37,13 @@ description:
     the tunnels' own packets would then go into the tunnels. The planner checks IP
     addresses; a host name can only be checked on the host.
 version_added: 0.1.0
-author: bonded.openvpn maintainers
+author: bonded.openvpn maintainers (@bonded)
+requirements:
+  - iproute2 (C(ip))
+  - nftables (C(nft))
+  - systemd
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   sides:
     description: What this host plays, from the C(bonded.openvpn.bond_sides) filter. An empty list removes every bond.
@@ -98,6 +107,8 @@ attributes:
   diff_mode:
     support: full
     details: Spec files and kernel objects are shown in full; the watchdog's code by digest.
+  platform:
+    platforms: posix
 notes:
   - Needs C(ip) (iproute2), C(nft) (nftables) and the unit template C(bonded-openvpn-watchdog@.service)
     (the C(bonded.openvpn.balance) role installs it).

@@ -1,5 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: contributors to bonded.openvpn
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -20,7 +23,11 @@ description:
   - For C(tun), also checks that C(/dev/net/tun) exists and opens, which a container needs
     to be given explicitly.
 version_added: 0.1.0
-author: bonded.openvpn maintainers
+author: bonded.openvpn maintainers (@bonded)
+requirements:
+  - kmod (C(modprobe)), only on a host that can load modules
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   modules:
     description: What the kernel must provide.
@@ -47,9 +54,11 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Predicts a load with C(modprobe --dry-run).
+    details: Predicts a load with C(modprobe --dry-run).
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 notes:
   - Needs root. Loads modules only for the running kernel; persisting them across reboots is
     unnecessary for C(tun), which the kernel loads on first use of C(/dev/net/tun).

@@ -1,5 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: contributors to bonded.openvpn
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -19,7 +22,9 @@ description:
   - A sysctl that already has the wanted value is never written, so a read-only
     C(/proc/sys) with the right values set at container creation passes unchanged.
 version_added: 0.1.0
-author: bonded.openvpn maintainers
+author: bonded.openvpn maintainers (@bonded)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   sysctls:
     description:
@@ -46,11 +51,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Predicts writability with C(access(2)); a sysctl that is not namespaced can
+    details: Predicts writability with C(access(2)); a sysctl that is not namespaced can
       still refuse the write in a normal run.
   diff_mode:
     support: full
-    description: One diff for the running kernel's values, one for the persisted file.
+    details: One diff for the running kernel's values, one for the persisted file.
+  platform:
+    platforms: posix
 notes:
   - Needs root. Writes only C(/proc/sys) entries that differ and the file at O(path).
   - A container created with C(--sysctl) sees those values but a read-only C(/proc/sys).
@@ -260,7 +267,7 @@ def describe(name, entry, container):
                 "use a kernel that has it or stop asking for %s" % (name, sysctl_path(name), name))
     relation = " but bonded OpenVPN needs" if entry["kind"] == "exact" else ", below the minimum"
     return "%s is %s%s %s; %s" % (name, entry["before"], relation, entry["wanted"],
-                                   how_to_fix(name, entry, container))
+                                  how_to_fix(name, entry, container))
 
 
 def gather(module):

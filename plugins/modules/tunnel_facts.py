@@ -28,6 +28,9 @@ description:
   - Feed the result of both ends of a bond to M(bonded.openvpn.tunnel_parity).
 version_added: 0.1.0
 author: bonded.openvpn maintainers (@bonded)
+requirements:
+  - iproute2 (C(ip))
+  - systemd (C(systemctl))
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts

@@ -18,6 +18,9 @@ description:
   - Returns fingerprints and digests only, never key material.
 version_added: 0.1.0
 author: bonded.openvpn maintainers (@bonded)
+requirements:
+  - openssl
+  - openvpn (C(openvpn --genkey))
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 options:
@@ -115,7 +118,7 @@ def _make_identity(module, key_path, cert_path):
     openssl = module.get_bin_path("openssl", required=True)
     tmp_key, tmp_cert = temporary_path(key_path), temporary_path(cert_path)
     try:
-        rc, _, err = _run_private(module, [
+        rc, dummy, err = _run_private(module, [
             openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
             "-nodes", "-days", str(module.params["valid_days"]), "-subj", "/CN=%s" % module.params["common_name"],
             "-keyout", tmp_key, "-out", tmp_cert])
@@ -151,7 +154,7 @@ def _make_tls_crypt(module, path):
         os.makedirs(directory, mode=0o750)
     tmp = temporary_path(path)
     try:
-        rc, _, err = _run_private(module, [openvpn, "--genkey", "tls-crypt", tmp])
+        rc, dummy, err = _run_private(module, [openvpn, "--genkey", "tls-crypt", tmp])
         if rc != 0:
             module.fail_json(msg="openvpn --genkey tls-crypt failed for %s: %s; nothing was changed"
                              % (path, err.strip()))

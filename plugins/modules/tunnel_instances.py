@@ -26,6 +26,9 @@ description:
   - Its cost does not grow with Ansible tasks per tunnel; systemd is asked in batches.
 version_added: 0.1.0
 author: bonded.openvpn maintainers (@bonded)
+requirements:
+  - openvpn
+  - systemd (C(systemctl))
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 options:

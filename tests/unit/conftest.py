@@ -13,6 +13,14 @@ if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
 
+try:
+    from ansible.module_utils import testing as _core_testing  # noqa: F401  (ansible-core 2.19+)
+except ImportError:  # 2.16-2.18: the same helper, from this directory
+    sys.path.insert(0, os.path.dirname(__file__))
+    import patch_module_args_compat
+
+    sys.modules["ansible.module_utils.testing"] = patch_module_args_compat
+
 import pytest  # noqa: E402  (after the path set-up above, which the import of the collection needs)
 
 

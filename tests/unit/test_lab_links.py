@@ -49,7 +49,7 @@ def shaped(gateways, rates=(20, 10)):
 def test_every_gateway_gets_one_class_per_port_matched_in_both_directions(gateways):
     shaped(gateways)
     batches = gateways.batches("tc")
-    assert [gateway for gateway, _ in batches] == ["gw-a", "gw-b"]
+    assert [gateway for gateway, dummy in batches] == ["gw-a", "gw-b"]
     text = batches[0][1]
     assert "classid 1:10 htb rate 20mbit ceil 20mbit quantum 1514 burst 3000" in text
     assert "classid 1:11 htb rate 10mbit ceil 10mbit" in text
@@ -61,7 +61,7 @@ def test_every_gateway_gets_one_class_per_port_matched_in_both_directions(gatewa
 
 def test_a_link_without_loss_has_no_drop_rule(gateways):
     shaped(gateways)
-    assert not any("drop" in stdin for _, stdin in gateways.batches("nft"))
+    assert not any("drop" in stdin for dummy, stdin in gateways.batches("nft"))
 
 
 def test_degrading_a_link_changes_only_its_class(gateways):

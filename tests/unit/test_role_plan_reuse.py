@@ -23,7 +23,12 @@ RENDER = r"""
 import json, sys
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core before 2.19 templates every string it is given
+    def trust_as_template(expression):
+        return expression
 init_plugin_loader([sys.argv[1]])
 results = []
 for expression, variables in json.load(sys.stdin):

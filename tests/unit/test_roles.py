@@ -57,5 +57,5 @@ def test_public_variables_carry_the_collection_prefix(role):
 
 def test_role_readmes_are_generated_from_the_specs():
     result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "role_readme.py"), "--check"],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout

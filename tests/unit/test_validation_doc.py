@@ -9,7 +9,6 @@ import os
 import re
 
 import pytest
-import yaml
 
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import PlanError, build_plan
 
@@ -50,7 +49,7 @@ ROWS = _rows()
 
 
 def _ids_in_doc():
-    return [case_id for _, _, ids in ROWS for case_id in ids]
+    return [case_id for dummy, dummy, ids in ROWS for case_id in ids]
 
 
 def _apply(case):
@@ -64,7 +63,7 @@ def _pattern(template):
 
 def test_the_document_has_its_rules_table():
     assert len(ROWS) >= 25
-    assert [number for number, _, _ in ROWS] == list(range(1, len(ROWS) + 1)), "rows are not numbered 1..n"
+    assert [number for number, dummy, dummy in ROWS] == list(range(1, len(ROWS) + 1)), "rows are not numbered 1..n"
 
 
 def test_every_case_of_the_table_is_in_the_document():
@@ -85,7 +84,7 @@ def test_each_case_is_in_one_row_only():
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_the_planner_says_what_the_row_of_the_case_says(case):
-    template = [message for _, message, ids in ROWS if case["id"] in ids]
+    template = [message for dummy, message, ids in ROWS if case["id"] in ids]
     if not template:
         pytest.fail("case %r has no row in docs/validation.md" % case["id"])
     with pytest.raises(PlanError) as raised:

@@ -32,7 +32,7 @@ def _spoiled(valid):
             return text[:cut] + extra + text[cut:]
         letters = [c for c in text if c in LOOK_ALIKES]
         return text.replace(letters[0], LOOK_ALIKES[letters[0]], 1) if letters else text + "\u0430"
-    return st.composite(lambda draw: spoil(draw))()
+    return st.composite(spoil)()
 
 
 def wrong_types():

@@ -103,7 +103,6 @@ def test_the_module_fails_naming_the_setting_before_changing_anything(name, valu
     assert not list(tmp_path.iterdir())
 
 
-
 def documented_limits():
     path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "validation.md")
     with open(path) as handle:

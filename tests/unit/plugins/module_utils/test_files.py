@@ -41,7 +41,7 @@ def test_a_failed_move_keeps_the_old_file_and_removes_the_temporary(tmp_path):
 
 
 def test_temporary_names_are_unique_and_private(tmp_path):
-    first, second = (files.temporary_path(str(tmp_path / "a.conf")) for _ in range(2))
+    first, second = (files.temporary_path(str(tmp_path / "a.conf")) for dummy in range(2))
     assert first != second and oct(os.stat(first).st_mode & 0o777) == oct(0o600)
 
 

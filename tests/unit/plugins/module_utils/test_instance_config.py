@@ -42,7 +42,7 @@ def test_config_pins_the_peer_and_uses_only_aead_without_compression():
     config = dict(directives(text))
     assert config["peer-fingerprint"] == "AA:BB"
     assert config["data-ciphers"] == "AES-256-GCM"
-    assert not any(key.startswith(("comp", "compress", "secret", "cipher")) for key, _ in directives(text))
+    assert not any(key.startswith(("comp", "compress", "secret", "cipher")) for key, dummy in directives(text))
     assert config["management"] == "/run/bonded-openvpn/lab-0/management.sock unix"
     assert config["shaper"] == "5000000"
 

@@ -7,4 +7,3 @@ from ansible_collections.bonded.openvpn.plugins.module_utils import openvpn_conf
 def test_a_name_with_a_newline_or_a_look_alike_is_not_an_instance(name):
     # Such a file in instances/ is not one the collection wrote: never a unit name.
     assert openvpn_config.split_instance(name) is None
-

@@ -173,4 +173,3 @@ def test_networks_next_to_the_underlay_are_accepted():
     bonds[0]["server_networks"] = ["203.0.113.0/29"]
     bonds[1]["client_networks"] = ["198.51.100.0/28"]
     assert len(build_plan(bonds, POOL, HOSTS)) == 2
-

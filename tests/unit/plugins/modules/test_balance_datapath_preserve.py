@@ -3,7 +3,6 @@ routes and bundle address are not created, changed or removed, in check mode and
 whatever the plan now says about it; the other bonds converge as usual. The kernel is a
 stand-in that holds objects in memory and records every change the module applies."""
 import hashlib
-import os
 
 import pytest
 

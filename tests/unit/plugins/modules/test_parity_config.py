@@ -118,8 +118,8 @@ def test_tls_crypt_body_ignores_comments_whitespace_and_case():
 def test_reads_back_what_the_tunnels_role_renders(role, proto):
     bond = {"name": "paris", "id": 1, "server": "hq1", "client": "paris1", "tunnels": 2, "port": 1194,
             "proto": proto, "remote": "203.0.113.10"}
-    side = [s for s in host_sides(build_plan([bond], "10.255.0.0/16", {"hq1": "x", "paris1": "y"}),
-                                  "hq1" if role == "server" else "paris1")][0]
+    side = list(host_sides(build_plan([bond], "10.255.0.0/16", {"hq1": "x", "paris1": "y"}),
+                           "hq1" if role == "server" else "paris1"))[0]
     tunnel = side["tunnels"][1]
     settings = {"config_dir": "/etc/openvpn/bonded", "runtime_dir": "/run/bonded-openvpn",
                 "user": "bonded-openvpn", "group": "bonded-openvpn",

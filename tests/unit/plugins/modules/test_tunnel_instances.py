@@ -69,7 +69,7 @@ def test_growing_n_starts_only_the_new_tunnels(capsys, tree):
     run(capsys, tree, 2)
     result = run(capsys, tree, 4)
     assert result["created"] == ["lab-2", "lab-3"] and result["restarted"] == []
-    assert all("lab-0" not in " ".join(units) for _, units in RecordingSystemd.calls)
+    assert all("lab-0" not in " ".join(units) for dummy, units in RecordingSystemd.calls)
 
 
 def test_shrinking_n_stops_disables_and_deletes_the_extra_tunnels(capsys, tree):
