@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import dco, instance_config
+from ansible_collections.bonded.openvpn.plugins.module_utils import dco, instance_config, management
 from ansible_collections.bonded.openvpn.plugins.module_utils.openvpn_config import parse_directives
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 
@@ -149,3 +149,15 @@ def test_tunnel_status_on_tun_where_dco_was_possible_points_at_the_log():
 def test_tunnel_status_without_interface_is_unknown():
     host = dco.host_support(dco.parse_version(V26), [])
     assert dco.tunnel_status(host, None, None)["active"] is None
+
+
+@pytest.mark.parametrize("name, local_ip, remote_ip", [
+    ("management-2.6.14-state-version.txt", "10.255.1.2", "172.31.80.12"),
+    ("management-2.7.8-state-version.txt", "10.255.2.2", "172.31.80.22"),
+])
+def test_recorded_management_state_of_2_6_and_2_7_parses_alike(name, local_ip, remote_ip):
+    """Recorded in the lab (state, then version): 2.7 says Management Version 6, 2.6 says 5,
+    and the state line has the same fields."""
+    state = management.parse_state("/run/x.sock", recorded(name))
+    assert (state["state"], state["connected"], state["local_ip"], state["remote_ip"], state["remote_port"],
+            state["error"]) == ("CONNECTED", True, local_ip, remote_ip, 1194, None)
