@@ -51,6 +51,11 @@ options:
         type: str
         choices: [present, probe]
         default: present
+  openvpn:
+    description:
+      - The OpenVPN binary whose C(--version) decides which DCO module it can use (RV(dco)).
+    type: path
+    default: /usr/sbin/openvpn
 attributes:
   check_mode:
     support: full
@@ -111,15 +116,47 @@ modules:
       type: str
   sample:
     tun: {available: true, module: tun, how: builtin, device: /dev/net/tun, device_error: null}
+dco:
+  description:
+    - Whether OpenVPN instances on this host can use data channel offload, judged from
+      O(openvpn)'s C(--version) (built with DCO, 2.6 needs C(ovpn_dco_v2), 2.7 and later C(ovpn))
+      and the DCO modules the kernel provides.
+  returned: always
+  type: dict
+  contains:
+    possible:
+      description: Whether DCO can work here.
+      type: bool
+    module:
+      description: The DCO module OpenVPN would use, or null.
+      type: str
+    openvpn:
+      description: OpenVPN's version, or null when it is not installed.
+      type: str
+    modules:
+      description: The DCO modules the kernel provides (C(ovpn), C(ovpn_dco_v2)).
+      type: list
+      elements: str
+    reason:
+      description: Why DCO cannot work here, or null.
+      type: str
+  sample:
+    possible: false
+    module: null
+    openvpn: 2.6.14
+    modules: []
+    reason: >-
+      the kernel has no DCO module (neither ovpn nor ovpn_dco_v2) and modules cannot be loaded on this host
+      (/proc/modules is absent, the kernel has no loadable module support); OpenVPN 2.6.14 needs ovpn_dco_v2 (...)
 """
 
 import os
 import platform
-import socket
-import struct
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bonded.openvpn.plugins.module_utils import dco
+from ansible_collections.bonded.openvpn.plugins.module_utils.dco import genl_family_exists
 from ansible_collections.bonded.openvpn.plugins.module_utils.kernel_host import container_kind
 
 PROC_MODULES = "/proc/modules"
@@ -129,11 +166,6 @@ MISC_DEVICES = {"tun": "/sys/class/misc/tun"}
 GENL_FAMILIES = {"ovpn": "ovpn", "ovpn_dco_v2": "ovpn-dco-v2"}
 DEVICE_NODES = {"tun": "/dev/net/tun"}
 
-NETLINK_GENERIC = 16
-GENL_ID_CTRL = 0x10
-CTRL_CMD_GETFAMILY = 3
-CTRL_ATTR_FAMILY_NAME = 2
-NLM_F_REQUEST = 1
 
 
 def canonical(name):
@@ -157,28 +189,6 @@ def builtin_modules():
                        for line in handle if line.strip().endswith(".ko"))
     except (IOError, OSError):
         return set()
-
-
-def genl_family_exists(family):
-    """Asks the generic netlink controller whether ``family`` is registered."""
-    name = family.encode("ascii") + b"\0"
-    attribute = struct.pack("=HH", 4 + len(name), CTRL_ATTR_FAMILY_NAME) + name
-    attribute += b"\0" * (-len(attribute) % 4)
-    body = struct.pack("=BBH", CTRL_CMD_GETFAMILY, 1, 0) + attribute
-    message = struct.pack("=IHHII", 16 + len(body), GENL_ID_CTRL, NLM_F_REQUEST, 1, 0) + body
-    try:
-        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
-    except (AttributeError, OSError):
-        return False
-    try:
-        sock.settimeout(2)
-        sock.send(message)
-        reply = sock.recv(65536)
-    except OSError:
-        return False
-    finally:
-        sock.close()
-    return len(reply) >= 16 and struct.unpack("=IH", reply[:6])[1] == GENL_ID_CTRL
 
 
 def find_present(name, loaded, builtin):
@@ -271,6 +281,21 @@ def failure(entry, result, loader, container):
     return None
 
 
+def dco_support(module, results, builtin, loader):
+    """What OpenVPN's version and the kernel's DCO modules allow, after any loading above."""
+    text = ""
+    if os.access(module.params["openvpn"], os.X_OK):
+        # Older OpenVPN releases exit 1 after printing their version: only the text counts.
+        dummy, out, err = module.run_command([module.params["openvpn"], "--version"])
+        text = out or err
+    loaded = loaded_modules()
+    present = set(name for name in (dco.MODULE_FOR_MAINLINE, dco.MODULE_FOR_26) if find_present(name, loaded, builtin))
+    present.update(r["module"] for r in results.values() if r["how"] == "would_load" and r["module"] in GENL_FAMILIES)
+    support = dco.host_support(dco.parse_version(text), present, loader.reason)
+    support["modules"] = sorted(present)
+    return support
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -279,6 +304,7 @@ def main():
                 alternatives=dict(type="list", elements="str", default=[]),
                 state=dict(type="str", choices=["present", "probe"], default="present"),
             )),
+            openvpn=dict(type="path", default="/usr/sbin/openvpn"),
         ),
         supports_check_mode=True,
     )
@@ -295,7 +321,8 @@ def main():
                 problems.append(problem)
         del result["errors"]
         results[entry["name"]] = result
-    common = dict(loadable=loader.loadable, reason=loader.reason, container=container, modules=results)
+    common = dict(loadable=loader.loadable, reason=loader.reason, container=container, modules=results,
+                  dco=dco_support(module, results, builtin, loader))
     if problems:
         module.fail_json(msg="\n".join(problems), **common)
     changed = any(r["how"] in ("loaded_now", "would_load") for r in results.values())

@@ -127,6 +127,12 @@ ansible_facts:
           type: list
           elements: str
           sample: ["systemctl not found: unit states unknown"]
+        dco:
+          description:
+            - Whether DCO can work on this host. Keys C(possible), C(module) (the one OpenVPN would use), C(openvpn)
+              (its version), C(reason) (why not; null when possible).
+          type: dict
+          sample: {possible: false, module: null, openvpn: 2.6.14, reason: "the kernel has no DCO module (neither ovpn nor ovpn_dco_v2); ..."}
         bonds:
           description: One entry per bond, keyed by bond name.
           type: dict
@@ -191,6 +197,13 @@ ansible_facts:
                       V(CONNECTED), V(WAIT), V(RECONNECTING)), C(connected) (bool), C(since) (epoch seconds),
                       C(local_ip), C(remote_ip), C(remote_port), C(error). C(state) and C(connected) are null with
                       C(error) set when the socket is missing or silent.
+                  type: dict
+                dco:
+                  description:
+                    - Data channel offload. Keys C(active) (bool; null when the interface is absent), C(interface_kind)
+                      (V(tun) without DCO, the DCO device type such as V(ovpn) with it; null when absent) and
+                      C(reason) (why DCO is not active - no module, the wrong module for this OpenVPN, a config
+                      option such as C(shaper); null when active).
                   type: dict
                 probe:
                   description:
@@ -261,6 +274,7 @@ ansible_facts:
                 remote_port: 1194
                 error: null
               probe: {sent: 1, received: 1, rtt_ms: 0.412, error: null}
+              dco: {active: false, interface_kind: tun, reason: "the kernel has no DCO module (neither ovpn nor ovpn_dco_v2); ..."}
 """
 
 import hashlib
@@ -268,7 +282,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import host_state, management, openvpn_config, probe
+from ansible_collections.bonded.openvpn.plugins.module_utils import dco, host_state, management, openvpn_config, probe
 from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certificate_fingerprint
 
 UNIT_PREFIX = "bonded-openvpn@"
@@ -453,6 +467,16 @@ def _add_runtime(params, tunnels):
         tunnel["probe"] = results.get(tunnel["instance"])
 
 
+def _add_dco(module, reader, tunnels):
+    """Whether DCO can work on this host (one ``openvpn --version``), and per tunnel whether it does."""
+    host = dco.host_support(dco.parse_version(dco.openvpn_version_text(module)), dco.kernel_dco_modules())
+    for tunnel in tunnels:
+        text = reader.read(tunnel["config"]["path"])[0] if tunnel["config"]["present"] else None
+        directives = openvpn_config.parse_directives(text) if text else None
+        tunnel["dco"] = dco.tunnel_status(host, directives, dco.interface_kind(tunnel["interface"]["name"]))
+    return host
+
+
 def gather(module):
     params = module.params
     reader = HostReader(module)
@@ -465,6 +489,7 @@ def gather(module):
     tunnels = [_tunnel(reader, params, key, configs.get(key), units, interfaces)
                for key in sorted(_all_keys(configs, units, interfaces, wanted))]
     _add_runtime(params, tunnels)
+    host_dco = _add_dco(module, reader, tunnels)
     cert_path = os.path.join(params["config_dir"], "identity", "host.crt")
     cert_text, error = reader.read(cert_path)
     fingerprint = certificate_fingerprint(cert_text) if cert_text is not None else None
@@ -474,7 +499,7 @@ def gather(module):
     bonds = dict((name, _bond(reader, params, name, [t for t in tunnels if t["instance"].rsplit("-", 1)[0] == name],
                               fingerprint)) for name in sorted(names))
     return {"config_dir": params["config_dir"], "host_fingerprint": fingerprint,
-            "problems": reader.problems, "bonds": bonds}
+            "problems": reader.problems, "bonds": bonds, "dco": host_dco}
 
 
 def main():

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 import pytest
 
@@ -84,3 +85,46 @@ def test_a_loadable_host_loads_with_modprobe(capsys, no_module_support, tmp_path
     code, result = run(capsys, [{"name": "tun"}])
     assert (code, result["modules"]["tun"]["how"]) == (0, "loaded_now")
     assert calls[-1] == ["/sbin/modprobe", "--", "tun"]
+
+
+def fake_openvpn(tmp_path, recording):
+    """An executable that prints an `openvpn --version` recorded in the lab."""
+    source = tmp_path / "recorded.txt"
+    outputs = os.path.join(os.path.dirname(__file__), "..", "module_utils", "dco_outputs")
+    with open(os.path.join(outputs, recording)) as handle:
+        source.write_text(handle.read())
+    binary = tmp_path / "openvpn"
+    binary.write_text("#!/bin/sh\ncat '%s'\n" % source)
+    binary.chmod(0o755)
+    return str(binary)
+
+
+def run_dco(capsys, binary):
+    with patch_module_args({"modules": [{"name": "ovpn", "alternatives": ["ovpn_dco_v2"], "state": "probe"}],
+                            "openvpn": binary}):
+        with pytest.raises(SystemExit):
+            kernel_modules.main()
+    return json.loads(capsys.readouterr().out)["dco"]
+
+
+def test_dco_unavailable_on_the_lab_kernel_says_why(capsys, no_module_support, tmp_path):
+    dco = run_dco(capsys, fake_openvpn(tmp_path, "openvpn-2.7.8-trixie-backports.txt"))
+    assert (dco["possible"], dco["openvpn"], dco["modules"]) == (False, "2.7.8", [])
+    assert "no DCO module" in dco["reason"] and "modules cannot be loaded on this host" in dco["reason"]
+
+
+def test_dco_possible_when_the_version_meets_its_module(capsys, no_module_support, tmp_path):
+    (tmp_path / "sys_module" / "ovpn_dco_v2").mkdir(parents=True)
+    dco = run_dco(capsys, fake_openvpn(tmp_path, "openvpn-2.6.14-trixie.txt"))
+    assert (dco["possible"], dco["module"], dco["reason"]) == (True, "ovpn_dco_v2", None)
+
+
+def test_dco_not_possible_when_the_module_is_the_other_one(capsys, no_module_support, tmp_path, monkeypatch):
+    monkeypatch.setattr(kernel_modules, "genl_family_exists", lambda family: family == "ovpn")
+    dco = run_dco(capsys, fake_openvpn(tmp_path, "openvpn-2.6.14-trixie.txt"))
+    assert dco["possible"] is False and "needs the ovpn_dco_v2 module, but the kernel has ovpn" in dco["reason"]
+
+
+def test_dco_without_openvpn_says_it_is_not_installed(capsys, no_module_support, tmp_path):
+    dco = run_dco(capsys, str(tmp_path / "absent"))
+    assert dco["possible"] is False and "not installed" in dco["reason"]

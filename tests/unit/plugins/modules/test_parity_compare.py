@@ -57,6 +57,7 @@ def tunnel_entry(role, tunnel):
                        "since": 1732650000, "local_ip": tunnel["%s_address" % role], "remote_ip": HOSTS["hq1"],
                        "remote_port": tunnel["port"], "error": None},
         "probe": {"sent": 1, "received": 1, "rtt_ms": 0.4, "error": None},
+        "dco": {"active": False, "interface_kind": "tun", "reason": "the kernel has no DCO module"},
     }
 
 
