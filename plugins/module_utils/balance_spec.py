@@ -55,7 +55,7 @@ PROBE_LIMITS = {
     "hold": (float, 1.0, 3600.0, "seconds", "bonded_openvpn_balance_hold"),
 }
 # nftables timeouts count in jiffies (4 ms at HZ=250): a shorter gap is not a gap.
-FLOWLET_GAP_DEFAULT, FLOWLET_GAP_LIMITS = 50, (4, 10000)
+FLOWLET_GAP_DEFAULT, FLOWLET_GAP_LIMITS = 48, (4, 10000)
 METRICS_DIR = "/var/lib/prometheus/node-exporter"
 INSTANCE_RUN_DIR = "/run/bonded-openvpn"
 SIDE_FIELDS = ("bond", "id", "role", "balance", "snat", "local_bundle", "peer_bundle",
