@@ -52,12 +52,16 @@ class Steering(object):
         self.out = {}          # index -> reason it left for (LOSS or RTT)
         self.changed_at = {}   # index -> time of its last quality transition
         self.transitions = {}  # (index, direction, reason) -> count
+        # Each tunnel's loss is compared with every other's: computed once per round and window.
+        self._losses = {}
 
     def forget(self, index):
         """Drops a tunnel's samples (it died or came back: its old echoes mislead)."""
         self.samples.pop(index, None)
+        self._losses = {}
 
     def add(self, index, now, samples):
+        self._losses = {}
         queue = self.samples.setdefault(index, deque())
         for rtt in samples:
             queue.append((now, rtt))
@@ -70,10 +74,12 @@ class Steering(object):
 
     def loss(self, index, now, seconds=None):
         """Lost share of the echoes judged in the last ``seconds`` (None: too few)."""
-        window = self._window(index, now, self.loss_window if seconds is None else seconds)
-        if len(window) < self.min_samples:
-            return None
-        return sum(1 for rtt in window if rtt is None) / float(len(window))
+        key = (index, now, self.loss_window if seconds is None else seconds)
+        if key not in self._losses:
+            window = self._window(index, now, key[2])
+            self._losses[key] = (None if len(window) < self.min_samples
+                                 else sum(1 for rtt in window if rtt is None) / float(len(window)))
+        return self._losses[key]
 
     def rtt(self, index, now, seconds=None):
         """Median round-trip time in seconds over the window (None: no answer in it)."""
@@ -111,6 +117,7 @@ class Steering(object):
         """``alive``: indexes the liveness check finds alive. Returns the quality
         transitions of this round, ``[(index, direction, reason, detail)]``."""
         alive = sorted(alive)
+        self._losses = {}
         changes = []
         best = self._best_rtt(alive, now, self.loss_window)
         for index in alive:

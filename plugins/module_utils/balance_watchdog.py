@@ -232,7 +232,6 @@ class Watchdog(object):
             log(WARNING if direction == steering.LEAVE else INFO, "tunnel %d (%s) %s rotation (reason %s): %s"
                 % (index, names[index], "leaves" if direction == steering.LEAVE else "returns to", reason, detail))
         self.rotation = self.quality.in_rotation(alive)
-        self.reconnect_dead(now)
         spread = bspec.effective_live(self.spec, self.rotation)
         reasons = []
         if spread != self.spread:
@@ -245,6 +244,8 @@ class Watchdog(object):
             self.reconcile(reasons)
             self.spread, self.seen_links, self.verified_at = spread, links, now
         self.write_metrics(now, alive)
+        # Last: slow management sockets must not delay taking a dead tunnel out.
+        self.reconnect_dead(now)
 
     def reconnect_dead(self, now):
         """Client side: a dead tunnel's OpenVPN reconnects now, not at its ping-restart."""
@@ -257,6 +258,8 @@ class Watchdog(object):
             every = RECONNECT_EVERY if now - first < RECONNECT_FAST_FOR else RECONNECT_SLOW
             if now - first < RECONNECT_AFTER or (last is not None and now - last < every):
                 continue
+            if self.round_deadline is not None and self.round_deadline - self.clock() < 2 * MANAGEMENT_TIMEOUT:
+                return    # many dead tunnels with slow sockets: the rest next round, within WatchdogSec=
             done, problem = self.reconnect(path, wall)
             self.kicks[index] = (first, now, time.time() if done == "signalled" else wall)
             if last is None:

@@ -111,3 +111,25 @@ def test_a_handshake_that_moves_on_is_left_alone_and_one_stuck_is_restarted(tmp_
 def test_a_missing_socket_is_a_problem_named_not_an_exception(tmp_path):
     done, problem = watchdog.reconnect(str(tmp_path / "none.sock"))
     assert done is None and "none.sock" in problem
+
+
+def test_slow_management_sockets_never_push_a_round_past_its_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(watchdog, "ROUND_BUDGET", 3.0)
+    lab, dog, asked = run_dog(tmp_path)
+    rounds(lab, dog, 1)
+    lab.answering.clear()
+
+    def slow(path, kicked_at):
+        asked.append((lab.now, path))
+        lab.now += watchdog.MANAGEMENT_TIMEOUT     # a socket that answers only at its timeout
+        return None, "%s: timed out" % path
+
+    dog.reconnect = slow
+    for _ in range(2):
+        dog.one_round()
+        lab.now += 1
+    started = lab.now
+    assert dog.one_round()
+    # Four dead tunnels at 1 s each would be 4 s; the round stops asking within its 3 s.
+    assert lab.now - started <= watchdog.ROUND_BUDGET
+    assert asked
