@@ -120,3 +120,59 @@ class BondLab(object):
             "cpu_busy": busy,
             "lab_cpu": lab_busy,
         }
+
+
+def watchdog_events(gateway, since, bond=BOND):
+    """[(unix time, message)] of the bond's watchdog journal since unix time ``since``:
+    transitions are timed by the watchdog's own clock, not by how fast we poll."""
+    out = exec_in(gateway, ["journalctl", "-u", "bonded-openvpn-watchdog@%s" % bond, "-o", "json",
+                            "--no-pager", "--since", "@%.3f" % since], check=False).stdout
+    events = []
+    for line in out.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        message = entry.get("MESSAGE")
+        if isinstance(message, str):
+            events.append((int(entry["__REALTIME_TIMESTAMP"]) / 1e6, message))
+    return events
+
+
+def unit_events(gateway, unit, since):
+    """[(unix time, message)] of a unit's systemd lines since ``since`` (its starts and exits)."""
+    out = exec_in(gateway, ["journalctl", "-u", unit, "-o", "json", "--no-pager", "--since", "@%.3f" % since],
+                  check=False).stdout
+    events = []
+    for line in out.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("SYSLOG_IDENTIFIER") == "systemd" and isinstance(entry.get("MESSAGE"), str):
+            events.append((int(entry["__REALTIME_TIMESTAMP"]) / 1e6, entry["MESSAGE"]))
+    return events
+
+
+def first(events, text, after=0.0):
+    """Time of the first event after ``after`` whose message contains ``text``, or None."""
+    for at, message in events:
+        if at >= after and text in message:
+            return at
+    return None
+
+
+def metrics_text(gateway, bond=BOND, directory="/var/lib/prometheus/node-exporter"):
+    return exec_in(gateway, ["cat", "%s/bonded_openvpn_%s.prom" % (directory, bond)]).stdout
+
+
+def interface_counters(gateway, interfaces):
+    """{interface: {receive_bytes, transmit_bytes, receive_packets, transmit_packets}} from ip -s."""
+    links = json.loads(exec_in(gateway, ["ip", "-s", "-j", "link", "show"]).stdout)
+    found = {}
+    for link in links:
+        if link["ifname"] in interfaces:
+            stats = link["stats64"]
+            found[link["ifname"]] = {"receive_bytes": stats["rx"]["bytes"], "transmit_bytes": stats["tx"]["bytes"],
+                                     "receive_packets": stats["rx"]["packets"], "transmit_packets": stats["tx"]["packets"]}
+    return found

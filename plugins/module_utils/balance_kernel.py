@@ -22,6 +22,9 @@ from . import balance_render as render
 from . import balance_spec as bspec
 from . import safe_text
 
+# Terse: without set elements, which flowlet mode's dynamic sets change with every flow; a
+# listing with them would never match the snapshot and every check would reload the table.
+LIST_TABLE = ["nft", "-t", "list", "table", "ip"]
 ROUTE_TYPES = {None: "unicast", "1": "unicast", "unicast": "unicast", "7": "unreachable", "unreachable": "unreachable"}
 
 
@@ -176,7 +179,7 @@ class Kernel(object):
         current.interfaces = self._parsed(parse_links, ["ip", "-N", "-j", "link", "show"])
         for name in sorted(self._parsed(parse_nft_tables, ["nft", "list", "tables", "ip"])):
             if scope.has_nft_table(name):
-                listing = self._out(["nft", "list", "table", "ip", name])
+                listing = self._out(LIST_TABLE + [name])
                 snapshot = self._snapshot(name)
                 current.nft[name] = {"listing": listing,
                                      "input": snapshot["input"] if snapshot.get("listing") == listing else None}
@@ -192,7 +195,7 @@ class Kernel(object):
         return snapshot if isinstance(snapshot, dict) else {}
 
     def _save_snapshot(self, name, text):
-        listing = self._out(["nft", "list", "table", "ip", name])
+        listing = self._out(LIST_TABLE + [name])
         write_atomic(bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir),
                      json.dumps({"input": text, "listing": listing}))
 

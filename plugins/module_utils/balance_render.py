@@ -50,7 +50,7 @@ def check_spec(spec):
     """Refuses a spec with a value that would change the meaning of an nft table or an
     ``ip`` command (see safe_text): every name, address and number in its shape."""
     safe.shaped("bond", spec["bond"], BOND_NAME, "a bond name", WHERE)
-    for field, choices in (("role", ("server", "client")), ("balance", ("packet", "flow"))):
+    for field, choices in (("role", ("server", "client")), ("balance", bspec.BALANCE_MODES)):
         if spec[field] not in choices:
             raise safe.UnsafeValue("refusing to write %s %r into %s: expected one of %s"
                                    % (field, spec[field], WHERE, ", ".join(choices)))
@@ -66,6 +66,12 @@ def check_spec(spec):
         if tunnel["weight"] < 1:
             raise safe.UnsafeValue("refusing to write weight %r into %s: expected a positive integer"
                                    % (tunnel["weight"], WHERE))
+    if spec["balance"] == "flowlet":
+        gap = safe.integer("flowlet_gap", spec.get("flowlet_gap"), WHERE)
+        lowest, highest = bspec.FLOWLET_GAP_LIMITS
+        if not lowest <= gap <= highest:
+            raise safe.UnsafeValue("refusing to write flowlet_gap %r ms into %s: expected %d to %d"
+                                   % (gap, WHERE, lowest, highest))
 
 
 def spread_slots(weights):
@@ -129,26 +135,62 @@ def _nft_set(items):
     return "{ %s }" % ", ".join(items)
 
 
+# A flowlet's key: the 5-tuple (th sport/dport read the first 4 bytes of any transport
+# header, so ICMP and others are keyed too).
+FLOWLET_KEY = "ip saddr . ip daddr . meta l4proto . th sport . th dport"
+FLOWLET_TYPE = "ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service"
+# Bounds the state of a bond with many short flows; a flow not in a full set is placed
+# per packet by numgen, as in packet mode.
+FLOWLET_SET_SIZE = 65535
+
+
+def _flowlet_chain(spec, live, mapping, entries):
+    """Flowlet mode: a flow stays on the tunnel whose set holds it while its packets keep
+    coming (``update`` refreshes the entry's timeout, the gap); a packet of no flowlet is
+    placed by ``numgen`` over the weighted map and starts one in its tunnel's set. Only
+    tunnels in rotation have rules, so when one leaves, its flows fall to numgen, and a
+    reload (the watchdog's, on every change of the live set) starts every set empty."""
+    lines = ["\tchain steer {", "\t\tip daddr != @peer return"]
+    for tunnel in _live_tunnels(spec, live):
+        lines.append("\t\t%s @flowlet_%d meta mark set %d update @flowlet_%d { %s } return"
+                     % (FLOWLET_KEY, tunnel["index"], tunnel["mark"], tunnel["index"], FLOWLET_KEY))
+    lines.append("\t\tmeta mark set numgen inc mod %d map %s" % (entries, mapping))
+    for tunnel in _live_tunnels(spec, live):
+        lines.append("\t\tmeta mark %d add @flowlet_%d { %s }" % (tunnel["mark"], tunnel["index"], FLOWLET_KEY))
+    lines.append("\t}")
+    return lines
+
+
 def render_nft(spec, live):
     """The bond's whole nftables table. Packet mode marks the peer's traffic per packet
-    (numgen over the live tunnels, weights repeated); SNAT rewrites the client's sources to
-    its bundle address, one address whatever the tunnel, so conntrack stays right."""
+    (numgen over the live tunnels, weights repeated), flowlet mode per flowlet (see
+    _flowlet_chain); SNAT rewrites the client's sources to its bundle address, one
+    address whatever the tunnel, so conntrack stays right."""
     check_spec(spec)
     lines = ["table ip %s {" % bspec.nft_table(spec["bond"]),
              '\tcomment "bonded.openvpn bond %s, %s side, balance %s"' % (spec["bond"], spec["role"], spec["balance"])]
-    if spec["balance"] == "packet":
+    if spec["balance"] in ("packet", "flowlet"):
         marks = dict((tunnel["index"], tunnel["mark"]) for tunnel in spec["tunnels"])
         slots = spread_slots([(t["index"], t["weight"]) for t in _live_tunnels(spec, live)])
         mapping = _nft_set("%d : %d" % (slot, marks[index]) for slot, index in enumerate(slots))
-        rule = "ip daddr @peer meta mark set numgen inc mod %d map %s" % (len(slots), mapping)
         lines += ["\tset peer {", "\t\ttype ipv4_addr", "\t\tflags interval",
-                  "\t\telements = %s" % _nft_set(bspec.destinations(spec)), "\t}",
-                  # Forwarded traffic is marked before routing; locally sent traffic needs a
-                  # route-type chain, or the new mark does not re-route the packet.
-                  "\tchain prerouting {", "\t\ttype filter hook prerouting priority mangle; policy accept;",
-                  "\t\t" + rule, "\t}",
-                  "\tchain output {", "\t\ttype route hook output priority mangle; policy accept;",
-                  "\t\t" + rule, "\t}"]
+                  "\t\telements = %s" % _nft_set(bspec.destinations(spec)), "\t}"]
+        if spec["balance"] == "packet":
+            rule = "ip daddr @peer meta mark set numgen inc mod %d map %s" % (len(slots), mapping)
+        else:
+            for tunnel in spec["tunnels"]:
+                lines += ["\tset flowlet_%d {" % tunnel["index"], "\t\ttype %s" % FLOWLET_TYPE,
+                          "\t\tsize %d" % FLOWLET_SET_SIZE, "\t\tflags dynamic,timeout",
+                          "\t\ttimeout %dms" % spec["flowlet_gap"], "\t}"]
+            lines += _flowlet_chain(spec, live, mapping, len(slots))
+            rule = "jump steer"
+        lines += [
+            # Forwarded traffic is marked before routing; locally sent traffic needs a
+            # route-type chain, or the new mark does not re-route the packet.
+            "\tchain prerouting {", "\t\ttype filter hook prerouting priority mangle; policy accept;",
+            "\t\t" + rule, "\t}",
+            "\tchain output {", "\t\ttype route hook output priority mangle; policy accept;",
+            "\t\t" + rule, "\t}"]
     if spec["snat"]:
         own = [spec["local_bundle"]] + [tunnel["local_address"] for tunnel in spec["tunnels"]]
         lines += ["\tchain postrouting {", "\t\ttype nat hook postrouting priority srcnat; policy accept;",
@@ -166,7 +208,7 @@ def desired(spec, live, up):
     want.addresses.add(spec["local_bundle"])
     want.nft[bspec.nft_table(spec["bond"])] = render_nft(spec, live)
     carriers = _carriers(spec, live, up)
-    if spec["balance"] == "packet":
+    if spec["balance"] in ("packet", "flowlet"):
         for tunnel in spec["tunnels"]:
             want.rules.add(Rule(tunnel["rule_priority"], tunnel["mark"], tunnel["table"]))
             if tunnel["interface"] in up:

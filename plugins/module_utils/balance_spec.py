@@ -29,8 +29,14 @@ NFT_TABLE_PREFIX = "bonded_openvpn_"
 TABLE_BASE, TABLE_STRIDE = 10000, 100
 PRIORITY_BASE, PRIORITY_STRIDE = 5000, 32
 MAX_BOND_ID = 255
+# Mirrors plan_rules.BALANCE_MODES.
+BALANCE_MODES = ("packet", "flow", "flowlet")
 
-PROBE_DEFAULTS = {"interval": 1.0, "timeout": 1.0, "down_after": 1, "up_after": 2, "verify_every": 10.0}
+PROBE_DEFAULTS = {"interval": 1.0, "timeout": 1.0, "down_after": 1, "up_after": 2, "verify_every": 10.0,
+                  "probes": 10, "loss_threshold": 0.03, "loss_window": 10.0, "rtt_factor": 4.0,
+                  "rtt_margin": 0.3, "hold": 10.0}
+# Quality steering settings a spec written before they existed lacks: they take their defaults.
+STEERING = ("probes", "loss_threshold", "loss_window", "rtt_factor", "rtt_margin", "hold")
 # (kind, lowest, highest, unit, role variable). The upper bounds keep one round (probe
 # timeout plus the watchdog's command budget) well inside the unit's WatchdogSec=, and
 # the lower ones keep a typo from turning the watchdog into a busy loop.
@@ -40,7 +46,18 @@ PROBE_LIMITS = {
     "down_after": (int, 1, 100, "rounds", "bonded_openvpn_balance_down_after"),
     "up_after": (int, 1, 100, "rounds", "bonded_openvpn_balance_up_after"),
     "verify_every": (float, 1.0, 3600.0, "seconds", "bonded_openvpn_balance_verify_every"),
+    # At most 50 echoes a round: 32 tunnels x 50 is 1600 small packets a second.
+    "probes": (int, 1, 50, "echoes per round", "bonded_openvpn_balance_probes"),
+    "loss_threshold": (float, 0.001, 0.5, "lost share of echoes", "bonded_openvpn_balance_loss_threshold"),
+    "loss_window": (float, 2.0, 300.0, "seconds", "bonded_openvpn_balance_loss_window"),
+    "rtt_factor": (float, 1.1, 100.0, "times the best tunnel's RTT", "bonded_openvpn_balance_rtt_factor"),
+    "rtt_margin": (float, 0.001, 10.0, "seconds", "bonded_openvpn_balance_rtt_margin"),
+    "hold": (float, 1.0, 3600.0, "seconds", "bonded_openvpn_balance_hold"),
 }
+# nftables timeouts count in jiffies (4 ms at HZ=250): a shorter gap is not a gap.
+FLOWLET_GAP_DEFAULT, FLOWLET_GAP_LIMITS = 48, (4, 10000)
+METRICS_DIR = "/var/lib/prometheus/node-exporter"
+INSTANCE_RUN_DIR = "/run/bonded-openvpn"
 SIDE_FIELDS = ("bond", "id", "role", "balance", "snat", "local_bundle", "peer_bundle",
                "local_networks", "peer_networks")
 TUNNEL_FIELDS = ("index", "interface", "local_address", "peer_address", "mark", "table",
@@ -87,11 +104,19 @@ def check_probe(settings):
     return checked
 
 
-def from_side(side, probe=None):
-    """The spec of one side of a bond (an entry of ``bonded.openvpn.bond_sides``)."""
+def from_side(side, probe=None, metrics_dir=METRICS_DIR, instance_run_dir=INSTANCE_RUN_DIR):
+    """The spec of one side of a bond (an entry of ``bonded.openvpn.bond_sides``).
+    ``metrics_dir`` None: no Prometheus file."""
     spec = dict((field, side[field]) for field in SIDE_FIELDS)
     spec["version"] = FORMAT_VERSION
     spec["tunnels"] = [dict((field, tunnel[field]) for field in TUNNEL_FIELDS) for tunnel in side["tunnels"]]
+    if spec["balance"] == "flowlet":
+        spec["flowlet_gap"] = side.get("flowlet_gap") or FLOWLET_GAP_DEFAULT
+    spec["metrics_dir"] = metrics_dir
+    if side["role"] == "client":
+        # The client's watchdog makes a dead tunnel's OpenVPN reconnect at once over it.
+        for tunnel, planned in zip(spec["tunnels"], side["tunnels"]):
+            tunnel["management"] = "%s/%s-%d/management.sock" % (instance_run_dir, side["bond"], planned["index"])
     spec["probe"] = dict(PROBE_DEFAULTS)
     spec["probe"].update(probe or {})
     return spec
@@ -113,8 +138,11 @@ def parse(text, origin="spec"):
     if not isinstance(spec, dict) or spec.get("version") != FORMAT_VERSION:
         raise SpecError("%s: balance spec version %r, expected %d; re-run the bonded.openvpn.balance role"
                         % (origin, spec.get("version") if isinstance(spec, dict) else None, FORMAT_VERSION))
+    probe = spec.get("probe")
+    if isinstance(probe, dict):
+        probe = dict(probe, **dict((name, PROBE_DEFAULTS[name]) for name in STEERING if name not in probe))
     try:
-        spec["probe"] = check_probe(spec.get("probe"))
+        spec["probe"] = check_probe(probe)
     except SpecError as error:
         raise SpecError("%s: %s; re-run the bonded.openvpn.balance role with valid settings" % (origin, error))
     return spec

@@ -2,12 +2,17 @@
 """The per-bond watchdog: ``python3 -m bonded_openvpn_balance.balance_watchdog BOND``.
 
 Run by ``bonded-openvpn-watchdog@BOND.service``. At start it builds the bond's whole data
-path from its spec (so a reboot needs nothing else); then, about once a second, it pings
-every tunnel's peer transfer address out of that tunnel's interface and keeps the nftables
-map (packet) or the multipath route (flow) to the tunnels that answer. It re-adds a
-tunnel's routes when its interface comes back, re-checks everything every few seconds,
-and writes the set it spreads over to ``/run/bonded-openvpn/balance/BOND.live``.
-Stopping it leaves the data path as it is.
+path from its spec (so a reboot needs nothing else); then, in rounds of about a second,
+it pings every tunnel's peer transfer address out of that tunnel's interface (several
+echoes a round, balance_probe) and keeps the nftables map (packet, flowlet) or the
+multipath route (flow) to the tunnels that answer and whose loss and round-trip time are
+good enough (balance_steering). It re-adds a tunnel's routes when its interface comes
+back, re-checks everything every few seconds, writes the set it spreads over to
+``/run/bonded-openvpn/balance/BOND.live`` and its figures as metrics (balance_metrics).
+On a client, it makes the OpenVPN instance of a dead tunnel reconnect at once (over its
+management socket) rather than wait for keepalive's ping-restart, so a tunnel whose
+server restarted is back seconds after that server runs again. Stopping it leaves the
+data path as it is.
 
 It fails safe: an error in a round (a tool that prints something unexpected, a command
 that hangs and is killed at its timeout, a bug) is logged and the next round retries;
@@ -22,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -31,9 +37,11 @@ import traceback
 
 from . import balance_kernel as kernel
 from . import balance_liveness as liveness
+from . import balance_metrics as metrics
+from . import balance_probe
 from . import balance_render as render
 from . import balance_spec as bspec
-from . import probe
+from . import balance_steering as steering
 
 INFO, WARNING, ERROR = 6, 4, 3
 SYS_NET = "/sys/class/net"
@@ -44,6 +52,13 @@ COMMAND_TIMEOUT = 10.0
 ROUND_BUDGET = 15.0
 # The same error every round is logged again only this often (with a count).
 REPEAT_LOG_EVERY = 60.0
+# A dead client tunnel's OpenVPN is told to reconnect once it has been dead RECONNECT_AFTER
+# seconds (a tunnel starved of CPU or queue can miss a round, and a reconnect would turn
+# that into a real outage), then every RECONNECT_EVERY seconds (a handshake takes well
+# under this; OpenVPN itself resends its first packet every 2 s in between), and after
+# RECONNECT_FAST_FOR seconds only every RECONNECT_SLOW.
+RECONNECT_AFTER, RECONNECT_EVERY, RECONNECT_FAST_FOR, RECONNECT_SLOW = 1.0, 2.0, 30.0, 15.0
+MANAGEMENT_TIMEOUT = 1.0
 
 
 def log(level, message):
@@ -81,6 +96,55 @@ def notify(message):
         sock.close()
 
 
+def _read_until(sock, markers, deadline):
+    answer = b""
+    while not any(marker in answer for marker in markers) and time.monotonic() < deadline:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def _state(answer):
+    """(state, since) from the answer to ``state``: its line ``since,STATE,...``."""
+    for line in answer.decode("utf-8", "replace").replace("\r", "").split("\n"):
+        fields = line.split(",")
+        if len(fields) > 1 and fields[0].isdigit():
+            return fields[1], int(fields[0])
+    return None, None
+
+
+def reconnect(path, kicked_at=None, timeout=MANAGEMENT_TIMEOUT):
+    """Makes the OpenVPN instance behind a management socket reconnect (``signal
+    SIGUSR1``: restart the connection, keep the tun device) when it still believes it is
+    connected (the far end restarted and it waits for ping-restart) or has been stuck in
+    one state of its handshake for RECONNECT_EVERY seconds. Not when it has connected since
+    ``kicked_at`` (wall clock of our last request), nor when its handshake moves on: then
+    the tunnel is coming back and a restart would only break it. Returns ``(done,
+    problem)``: done is "signalled", "connected" or "connecting"."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        sock.connect(path)
+        sock.sendall(b"state\r\n")
+        state, since = _state(_read_until(sock, (b"\nEND",), deadline))
+        if state == "CONNECTED" and kicked_at is not None and since is not None and since >= int(kicked_at):
+            return "connected", None
+        if state not in (None, "CONNECTED") and since is not None and time.time() - since < RECONNECT_EVERY:
+            return "connecting", None
+        sock.sendall(b"signal SIGUSR1\r\n")
+        answer = _read_until(sock, (b"SUCCESS:", b"ERROR:"), deadline)
+    except (OSError, socket.error) as error:
+        return None, "%s: %s" % (path, getattr(error, "strerror", None) or error)
+    finally:
+        sock.close()
+    if b"SUCCESS:" in answer:
+        return "signalled", None
+    return None, "%s answered %r" % (path, answer.decode("utf-8", "replace").strip()[-200:])
+
+
 def read_link(interface):
     """``{"ifindex", "up"}`` from sysfs, or None when the interface does not exist."""
     try:
@@ -95,16 +159,21 @@ def read_link(interface):
 
 class Watchdog(object):
     def __init__(self, spec, run=None, prober=None, links=None, clock=time.monotonic,
-                 run_dir=bspec.RUN_DIR, notifier=None, sleep=time.sleep):
+                 run_dir=bspec.RUN_DIR, notifier=None, sleep=time.sleep, reconnector=None, counters=None):
         self.spec, self.clock, self.run_dir, self.sleep = spec, clock, run_dir, sleep
-        self.run, self.prober = run or run_command, prober or probe.probe
-        self.links, self.notify = links or read_link, notify if notifier is None else notifier
-        self.kernel = kernel.Kernel(self._bounded_run, run_dir)
-        self.scope = kernel.Scope.bond(spec)
         settings = bspec.check_probe(spec["probe"])
         self.interval, self.timeout = settings["interval"], settings["timeout"]
+        self.run = run or run_command
+        self.prober = prober or balance_probe.Sampler(self.interval, settings["probes"])
+        self.links, self.notify = links or read_link, notify if notifier is None else notifier
+        self.reconnect, self.counters = reconnector or reconnect, counters or metrics.interface_counters
+        self.kernel = kernel.Kernel(self._bounded_run, run_dir)
+        self.scope = kernel.Scope.bond(spec)
         self.verify_every = settings["verify_every"]
         self.health = liveness.Health(settings["down_after"], settings["up_after"])
+        self.quality = steering.Steering(settings["loss_threshold"], settings["loss_window"], settings["rtt_factor"],
+                                         settings["rtt_margin"], settings["hold"])
+        self.rotation, self.kicks, self.output_errors = [], {}, {}
         self.seen_links, self.spread, self.verified_at, self.live_text = None, None, None, None
         self.round_deadline = None
         self.last_error, self.error_rounds, self.error_logged_at, self.repeats = None, 0, None, 0
@@ -123,13 +192,22 @@ class Watchdog(object):
         targets = dict((t["index"], (t["peer_address"], links[t["interface"]]["ifindex"]))
                        for t in self.spec["tunnels"] if (links[t["interface"]] or {}).get("up"))
         results = self.prober(targets, self.timeout) if targets else {}
+        now = self.clock()
         transitions = []
         for tunnel in self.spec["tunnels"]:
             index = tunnel["index"]
             result = results.get(index)
+            if result is not None:
+                self.quality.add(index, now, _samples(result))
             ok = bool(result and result["received"])
+            known = index in self.health.alive     # a first observation is no transition
             change = self.health.observe(index, ok, immediate=result is None)
             if change:
+                # A dead tunnel's lost echoes say nothing about its quality once it is back.
+                self.quality.forget(index)
+                if known:
+                    self.quality.count(index, *((steering.LEAVE, steering.DEAD) if change == "down"
+                                                else (steering.RETURN, steering.ALIVE)))
                 transitions.append((tunnel, change, self._why(tunnel, result)))
         return links, transitions
 
@@ -145,9 +223,16 @@ class Watchdog(object):
         links, transitions = self.probe_round()
         for tunnel, change, why in transitions:
             log(WARNING if change == "down" else INFO,
-                "tunnel %d (%s) %s: %s" % (tunnel["index"], tunnel["interface"], change, why))
-        spread = bspec.effective_live(self.spec, self.health.live())
+                "tunnel %d (%s) %s: %s (reason %s)" % (tunnel["index"], tunnel["interface"], change, why,
+                                                      steering.DEAD if change == "down" else steering.ALIVE))
         now = self.clock()
+        alive = self.health.live()
+        names = dict((tunnel["index"], tunnel["interface"]) for tunnel in self.spec["tunnels"])
+        for index, direction, reason, detail in self.quality.judge(alive, now):
+            log(WARNING if direction == steering.LEAVE else INFO, "tunnel %d (%s) %s rotation (reason %s): %s"
+                % (index, names[index], "leaves" if direction == steering.LEAVE else "returns to", reason, detail))
+        self.rotation = self.quality.in_rotation(alive)
+        spread = bspec.effective_live(self.spec, self.rotation)
         reasons = []
         if spread != self.spread:
             reasons.append("spreading over %s" % (",".join(str(i) for i in spread)))
@@ -158,20 +243,58 @@ class Watchdog(object):
         if reasons:
             self.reconcile(reasons)
             self.spread, self.seen_links, self.verified_at = spread, links, now
+        self.write_metrics(now, alive)
+        # Last: slow management sockets must not delay taking a dead tunnel out.
+        self.reconnect_dead(now)
+
+    def reconnect_dead(self, now):
+        """Client side: a dead tunnel's OpenVPN reconnects now, not at its ping-restart."""
+        for tunnel in self.spec["tunnels"]:
+            index, path = tunnel["index"], tunnel.get("management")
+            if not path or self.health.alive.get(index) is not False:
+                self.kicks.pop(index, None)
+                continue
+            first, last, wall = self.kicks.setdefault(index, (now, None, None))
+            every = RECONNECT_EVERY if now - first < RECONNECT_FAST_FOR else RECONNECT_SLOW
+            if now - first < RECONNECT_AFTER or (last is not None and now - last < every):
+                continue
+            if self.round_deadline is not None and self.round_deadline - self.clock() < 2 * MANAGEMENT_TIMEOUT:
+                return    # many dead tunnels with slow sockets: the rest next round, within WatchdogSec=
+            done, problem = self.reconnect(path, wall)
+            self.kicks[index] = (first, now, time.time() if done == "signalled" else wall)
+            if last is None:
+                log(INFO if problem is None else WARNING, "tunnel %d (%s) is dead: %s" % (
+                    index, tunnel["interface"], "told its OpenVPN to reconnect now (and every %g s while dead)"
+                    % RECONNECT_EVERY if problem is None else "could not tell its OpenVPN to reconnect: %s" % problem))
+
+    def write_metrics(self, now, alive):
+        figures = metrics.collect(self.spec, alive, self.rotation, self.quality, now, self.counters)
+        outputs = [(metrics.json_path(self.spec["bond"], self.run_dir), json.dumps(figures, sort_keys=True) + "\n")]
+        if self.spec.get("metrics_dir"):
+            outputs.append((metrics.path(self.spec["bond"], self.spec["metrics_dir"]), metrics.render(figures)))
+        for path, text in outputs:
+            try:
+                kernel.write_atomic(path, text)
+                self.output_errors.pop(path, None)
+            except (IOError, OSError) as error:
+                # Metrics are not worth failing a round for; say so once per new error.
+                if self.output_errors.get(path) != str(error):
+                    log(WARNING, "bond %s: cannot write %s: %s" % (self.spec["bond"], path, error))
+                    self.output_errors[path] = str(error)
 
     def reconcile(self, reasons):
         current = self.kernel.read(self.scope)
-        want = render.desired(self.spec, self.health.live(), current.up())
+        want = render.desired(self.spec, self.rotation, current.up())
         changes = kernel.plan_changes(want, current, self.scope)
         if changes:
             self.kernel.apply(changes)
             log(INFO, "%s; applied: %s" % ("; ".join(reasons), "; ".join(changes.summary)))
-        text = bspec.format_live(self.spec, self.health.live())
+        text = bspec.format_live(self.spec, self.rotation)
         if text != self.live_text:
             kernel.write_atomic(bspec.live_path(self.spec["bond"], self.run_dir), text)
             self.live_text = text
             self.notify("STATUS=spreading over tunnels %s" % ",".join(str(i) for i in bspec.effective_live(
-                self.spec, self.health.live())))
+                self.spec, self.rotation)))
 
     def one_round(self):
         """One step that never raises (an Exception): its error is logged, and the next
@@ -187,7 +310,7 @@ class Watchdog(object):
         if self.error_rounds:
             log(INFO, "bond %s: rounds succeed again after %d failed" % (self.spec["bond"], self.error_rounds))
             self.notify("STATUS=spreading over tunnels %s" % ",".join(str(i) for i in bspec.effective_live(
-                self.spec, self.health.live())))
+                self.spec, self.rotation)))
             self.last_error, self.error_rounds, self.error_logged_at = None, 0, None
         return True
 
@@ -218,6 +341,15 @@ class Watchdog(object):
             self.notify("READY=1\nWATCHDOG=1" if done == 0 else "WATCHDOG=1")
             done += 1
             self.sleep(max(0.0, self.interval - (self.clock() - started)))
+
+
+def _samples(result):
+    """One entry per echo judged: RTT seconds, or None when lost. A prober that reports
+    only counts (one echo a round) gives as many samples as it sent."""
+    if "samples" in result:
+        return result["samples"]
+    rtt = result["rtt_ms"] / 1000.0 if result.get("rtt_ms") is not None else 0.0
+    return [rtt] * result["received"] + [None] * max(0, result["sent"] - result["received"])
 
 
 def _describe(error):

@@ -89,6 +89,7 @@ def _check_bond(bond, hosts, block_count):
     errors += rules.check_choice("proto", bond.get("proto", "udp"), rules.PROTOS)
     errors += rules.check_choice("balance", bond.get("balance", "packet"), rules.BALANCE_MODES)
     errors += rules.check_weights(bond.get("weights"), tunnels, bond.get("balance", "packet"))
+    errors += rules.check_flowlet_gap(bond.get("flowlet_gap"), bond.get("balance", "packet"))
     errors += rules.check_snat(bond.get("snat", False))
     errors += rules.check_shaper(bond.get("shaper"))
     errors += rules.check_remote(bond.get("remote"))
@@ -160,7 +161,7 @@ def _tunnel(bond, block, weights, index):
 def _weights(bond):
     weights = list(bond.get("weights") or [1] * bond["tunnels"])
     # Packet mode repeats each mark weight times in the nft map: the smallest equal ratio.
-    return rules.reduce_weights(weights) if bond.get("balance", "packet") == "packet" else weights
+    return rules.reduce_weights(weights) if bond.get("balance", "packet") in ("packet", "flowlet") else weights
 
 
 def _bond(bond, pool, hosts):
@@ -213,6 +214,7 @@ def _side(bond, role):
         "peer_networks": bond["%s_networks" % peer],
         "snat": bond["snat"] and role == "client",
         "shaper": bond["shaper"],
+        "flowlet_gap": bond["flowlet_gap"],
         "weights": bond["weights"],
         "target": bond["target"],
         "tunnels": tunnels,

@@ -17,7 +17,10 @@ MAX_BOND_ID = 255
 IFNAME_MAX = 15
 INTERFACE_PREFIX = "bo-"
 PROTOS = ("udp", "tcp")
-BALANCE_MODES = ("packet", "flow")
+BALANCE_MODES = ("packet", "flow", "flowlet")
+# Milliseconds; nftables set timeouts count in jiffies (4 ms at HZ=250), and a gap of
+# seconds is no longer a flowlet. Mirrors balance_spec.FLOWLET_GAP_LIMITS.
+FLOWLET_GAP_MIN, FLOWLET_GAP_MAX = 4, 10000
 # Packet mode repeats each tunnel's mark weight times in one nft map: 256 entries is
 # 8 per tunnel at N=32, enough for any real link ratio, and keeps the table a few KB.
 MAX_MAP_ENTRIES = 256
@@ -37,6 +40,7 @@ OPTIONAL_FIELDS = {
     "client_networks": [],
     "snat": False,
     "shaper": None,
+    "flowlet_gap": None,
 }
 KNOWN_FIELDS = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
 NETWORK_FIELDS = ("server_networks", "client_networks")
@@ -146,12 +150,24 @@ def check_weights(weights, tunnels, balance):
     if balance == "flow" and max(weights) > MAX_NEXTHOP_WEIGHT:
         return ["field 'weights': in flow mode each weight must be from 1 to %d (what a multipath nexthop "
                 "accepts), got %r" % (MAX_NEXTHOP_WEIGHT, weights)]
-    if balance == "packet":
+    if balance in ("packet", "flowlet"):
         entries = sum(reduce_weights(weights))
         if entries > MAX_MAP_ENTRIES:
             return ["field 'weights': the nft map would hold %d entries (the weights' sum after dividing by "
                     "their common divisor), more than %d; use smaller weights with the same ratio"
                     % (entries, MAX_MAP_ENTRIES)]
+    return []
+
+
+def check_flowlet_gap(gap, balance):
+    if gap is None:
+        return []
+    if not is_int(gap) or not FLOWLET_GAP_MIN <= gap <= FLOWLET_GAP_MAX:
+        return ["field 'flowlet_gap': must be milliseconds from %d to %d (an integer), got %r"
+                % (FLOWLET_GAP_MIN, FLOWLET_GAP_MAX, gap)]
+    if balance != "flowlet":
+        return ["field 'flowlet_gap': applies to balance flowlet only, and balance is %r; remove it or set "
+                "balance: flowlet" % (balance,)]
     return []
 
 

@@ -16,8 +16,9 @@ description:
     watchdog C(bonded-openvpn-watchdog@<bond>.service).
   - C(balance=packet) marks each packet with C(numgen) in the nftables table
     C(bonded_openvpn_<bond>) (weights repeat map entries), with one C(ip rule fwmark) and
-    one routing table per tunnel; C(balance=flow) uses one multipath route with a weighted
-    nexthop per tunnel. Either way the main table routes the peer's addresses into a live
+    one routing table per tunnel; C(balance=flowlet) does the same per flowlet (a flow keeps
+    its tunnel until it pauses for C(flowlet_gap) ms, one dynamic nftables set per tunnel);
+    C(balance=flow) uses one multipath route with a weighted nexthop per tunnel. Either way the main table routes the peer's addresses into a live
     tunnel, so unmarked packets and loose C(rp_filter) find their way.
   - With C(snat) (client side), sources behind the host leave every tunnel as the bundle
     address, so conntrack's one NAT mapping per flow is right whatever tunnel a packet takes.
@@ -75,6 +76,39 @@ options:
         description: Seconds between full checks of the bond's data path (repairs drift).
         type: float
         default: 10.0
+      probes:
+        description: ICMP echoes per tunnel and round, spread over the round (the loss estimate's samples).
+        type: int
+        default: 10
+      loss_threshold:
+        description: Lost share of echoes over O(probe.loss_window) above which a live tunnel leaves the spreading.
+        type: float
+        default: 0.03
+      loss_window:
+        description: Seconds of echoes the loss and the median round-trip time are taken over.
+        type: float
+        default: 10.0
+      rtt_factor:
+        description: A live tunnel whose median round-trip time exceeds this many times the best tunnel's leaves the spreading.
+        type: float
+        default: 4.0
+      rtt_margin:
+        description: Seconds a round-trip time must also exceed the best one by to count as too slow.
+        type: float
+        default: 0.3
+      hold:
+        description:
+          - Seconds a tunnel that left for loss or round-trip time must stay good before it returns (with at most
+            half the loss threshold), and the least time between two such changes of one tunnel.
+        type: float
+        default: 10.0
+  metrics_dir:
+    description:
+      - Where each watchdog writes its Prometheus text file C(bonded_openvpn_<bond>.prom) (node_exporter's
+        textfile collector directory). An empty string writes none; the figures are in
+        C(<run_dir>/<bond>.metrics.json) either way.
+    type: str
+    default: /var/lib/prometheus/node-exporter
   config_dir:
     description: Where the per-bond specs live.
     type: path
@@ -168,7 +202,10 @@ from ansible_collections.bonded.openvpn.plugins.module_utils.file_journal import
 from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_liveness
+from ansible_collections.bonded.openvpn.plugins.module_utils import balance_metrics
+from ansible_collections.bonded.openvpn.plugins.module_utils import balance_probe
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_render as render
+from ansible_collections.bonded.openvpn.plugins.module_utils import balance_steering
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_watchdog
 from ansible_collections.bonded.openvpn.plugins.module_utils import probe
@@ -181,7 +218,8 @@ ACTIVE = ("active", "activating", "reloading")
 PACKAGE = "bonded_openvpn_balance"
 # The watchdog's code: the same files this module runs, so both build the data path alike.
 # (Importing them here is also what makes Ansible ship them with the module.)
-ENGINE = (bspec, render, kernel, balance_liveness, balance_watchdog, probe, safe_text)
+ENGINE = (bspec, render, kernel, balance_liveness, balance_watchdog, probe, safe_text, balance_probe,
+          balance_steering, balance_metrics)
 
 
 class ApplyError(RuntimeError):
@@ -381,8 +419,8 @@ def converge(module):
     for side in preserved:
         module.warn("bond '%s' (peer '%s') preserved: its data path and watchdog on this host are left exactly as "
                     "they are, not converged; run again once '%s' is reachable" % (side["bond"], side["peer"], side["peer"]))
-    specs = dict((side["bond"], bspec.from_side(side, params["probe"])) for side in params["sides"]
-                 if side["bond"] not in preserve)
+    specs = dict((side["bond"], bspec.from_side(side, params["probe"], params["metrics_dir"] or None))
+                 for side in params["sides"] if side["bond"] not in preserve)
     check_overlaps(module, specs)
     check_remotes(module, params["sides"])
     deployed = deployed_specs(module, params["config_dir"])
@@ -451,7 +489,14 @@ def main():
                 down_after=dict(type="int", default=1),
                 up_after=dict(type="int", default=2),
                 verify_every=dict(type="float", default=10.0),
+                probes=dict(type="int", default=10),
+                loss_threshold=dict(type="float", default=0.03),
+                loss_window=dict(type="float", default=10.0),
+                rtt_factor=dict(type="float", default=4.0),
+                rtt_margin=dict(type="float", default=0.3),
+                hold=dict(type="float", default=10.0),
             )),
+            metrics_dir=dict(type="str", default=bspec.METRICS_DIR),
             config_dir=dict(type="path", default=bspec.CONFIG_DIR),
             run_dir=dict(type="path", default=bspec.RUN_DIR),
             lib_dir=dict(type="path", default="/usr/local/lib/bonded-openvpn"),

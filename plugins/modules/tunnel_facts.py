@@ -160,6 +160,14 @@ ansible_facts:
                   description: Sorted tunnel indexes the balancer uses; null when the file is missing or unreadable (unknown).
                   type: list
                   elements: int
+            metrics:
+              description:
+                - What the bond's watchdog last wrote to C(<runtime_dir>/balance/<bond>.metrics.json), the figures of its
+                  Prometheus file - C(bond), C(role), C(balance) and per tunnel C(index), C(interface), C(up),
+                  C(in_rotation), C(rtt_seconds), C(loss_ratio), C(receive_bytes), C(transmit_bytes),
+                  C(receive_packets), C(transmit_packets) and C(transitions) (C(direction), C(reason), C(count)).
+                - Null when the file is missing or unreadable.
+              type: dict
             tunnels:
               description: One entry per tunnel found, sorted by index.
               type: list
@@ -278,6 +286,7 @@ ansible_facts:
 """
 
 import hashlib
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -450,8 +459,17 @@ def _bond(reader, params, name, tunnels, fingerprint):
         "count": sum(1 for t in tunnels if t["config"]["present"]),
         "host_fingerprint": fingerprint,
         "balance": {"path": live_path, "live": None if error else host_state.parse_live_set(text)},
+        "metrics": _metrics(reader, params, name),
         "tunnels": sorted(tunnels, key=lambda t: t["index"]),
     }
+
+
+def _metrics(reader, params, name):
+    text, error = reader.read(os.path.join(params["runtime_dir"], "balance", "%s.metrics.json" % name))
+    try:
+        return None if error else json.loads(text)
+    except ValueError:
+        return None
 
 
 def _add_runtime(params, tunnels):

@@ -148,7 +148,7 @@ class FakeHost(object):
             return 0, answers[tuple(argv[:4])], ""
         if argv[:3] == ["nft", "list", "tables"]:
             return 0, self.tables, ""
-        if argv[:3] == ["nft", "list", "table"]:
+        if [a for a in argv if a != "-t"][:3] == ["nft", "list", "table"]:
             return 0, self.listing, ""
         return 0, "", ""
 
@@ -174,7 +174,7 @@ def test_applying_runs_one_nft_transaction_and_two_ip_batches(tmp_path):
     host = FakeHost()
     changes = kernel.plan_changes(render.desired(spec(), None, ALL_UP), kernel.Current(), kernel.Scope.bond(spec()))
     kernel.Kernel(host, str(tmp_path)).apply(changes)
-    commands = [argv for argv, _data in host.calls if argv[:3] != ["nft", "list", "table"]]
+    commands = [argv for argv, _data in host.calls if argv[:4] != ["nft", "-t", "list", "table"]]
     assert commands == [["ip", "-force", "-batch", "-"], ["nft", "-f", "-"], ["ip", "-force", "-batch", "-"]]
 
 

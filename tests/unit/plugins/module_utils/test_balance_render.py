@@ -132,3 +132,34 @@ def test_merge_unites_what_several_bonds_want():
     want = render.desired(spec(), None, ALL_UP).merge(render.desired(other, None, set()))
     assert want.addresses == {"10.255.1.253", "10.255.2.253"}
     assert set(want.nft) == {"bonded_openvpn_paris", "bonded_openvpn_berlin"}
+
+
+def test_flowlet_mode_keeps_a_flow_on_its_tunnel_until_it_pauses_and_places_new_ones_by_weight():
+    from balance_fixtures import spec as make_spec
+    text = render.render_nft(make_spec(balance="flowlet", flowlet_gap=20), [0, 1, 3])
+    for k in range(4):
+        # Every tunnel has its set (a tunnel back in rotation finds it), with the gap as timeout.
+        assert "\tset flowlet_%d {" % k in text
+    assert text.count("timeout 20ms") == 4
+    key = render.FLOWLET_KEY
+    assert "%s @flowlet_0 meta mark set 10100 update @flowlet_0 { %s } return" % (key, key) in text
+    # Only tunnels in rotation keep their flows: tunnel 2's fall to numgen.
+    assert "@flowlet_2 meta mark" not in text and "add @flowlet_2" not in text
+    assert "meta mark set numgen inc mod 5 map { 0 : 10100, 1 : 10101, 2 : 10100, 3 : 10103, 4 : 10100 }" in text
+    assert text.count("jump steer") == 2      # prerouting and output
+
+
+def test_flowlet_mode_has_the_rules_and_tables_of_packet_mode():
+    from balance_fixtures import spec as make_spec
+    flowlet = render.desired(make_spec(balance="flowlet"), None, ALL_UP)
+    packet = render.desired(make_spec(balance="packet"), None, ALL_UP)
+    assert flowlet.rules == packet.rules and flowlet.routes == packet.routes
+
+
+def test_a_flowlet_gap_outside_its_bounds_is_refused():
+    from balance_fixtures import spec as make_spec
+    for gap in (0, 3, 10001, "20"):
+        bond = make_spec(balance="flowlet")
+        bond["flowlet_gap"] = gap
+        with pytest.raises(Exception, match="flowlet_gap"):
+            render.render_nft(bond, None)

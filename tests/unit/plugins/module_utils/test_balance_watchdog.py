@@ -253,7 +253,7 @@ def test_a_missing_tool_is_an_error_of_the_round_not_the_end_of_the_process(tmp_
 def test_once_reports_a_failed_round_in_its_exit_code(tmp_path, monkeypatch):
     (tmp_path / "paris.conf").write_text(bspec.dump(spec(), "m"))
     monkeypatch.setattr(watchdog, "run_command", NotJsonHost())
-    monkeypatch.setattr(watchdog.probe, "probe", Lab().prober)
+    monkeypatch.setattr(watchdog.balance_probe, "Sampler", lambda *args: Lab().prober)
     monkeypatch.setattr(watchdog, "read_link", Lab().links)
     assert watchdog.main(["paris", "--once", "--config-dir", str(tmp_path), "--run-dir", str(tmp_path)]) == 1
 

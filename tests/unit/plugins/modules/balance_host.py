@@ -32,8 +32,8 @@ class FakeKernel(object):
                                   for i, name in enumerate(self.interfaces)]), ""
         if argv[:3] == ["nft", "list", "tables"]:
             return 0, "".join("table ip %s\n" % name for name in sorted(self.nft)), ""
-        if argv[:3] == ["nft", "list", "table"]:
-            return (0, self.nft[argv[4]], "") if argv[4] in self.nft else (1, "", "No such file or directory")
+        if [a for a in argv if a != "-t"][:3] == ["nft", "list", "table"]:
+            return (0, self.nft[argv[-1]], "") if argv[-1] in self.nft else (1, "", "No such file or directory")
         if argv == ["nft", "-f", "-"]:
             return self._nft(data)
         if argv[:3] == ["ip", "-force", "-batch"]:

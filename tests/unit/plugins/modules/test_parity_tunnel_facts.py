@@ -149,6 +149,15 @@ def test_live_set_is_read_sorted_and_missing_is_unknown(host, tmp_path):
     assert gather(host)[0]["bonds"]["paris"]["balance"]["live"] is None
 
 
+def test_the_watchdog_s_metrics_are_read_and_missing_or_broken_is_null(host, tmp_path):
+    path = tmp_path / "run" / "balance" / "paris.metrics.json"
+    assert gather(host)[0]["bonds"]["paris"]["metrics"] is None
+    path.write_text('{"bond": "paris", "balance": "flowlet", "tunnels": [{"index": 0, "loss_ratio": 0.01}]}\n')
+    assert gather(host)[0]["bonds"]["paris"]["metrics"]["tunnels"][0]["loss_ratio"] == 0.01
+    path.write_text('{"bond": ')
+    assert gather(host)[0]["bonds"]["paris"]["metrics"] is None
+
+
 def test_one_systemctl_and_one_ip_call_whatever_the_count(host):
     facts, module = gather(host, {"systemctl": (0, SYSTEMCTL_SHOW, ""), "ip": (0, IP_ADDR, "")})
     assert [call[0] for call in module.calls] == ["/usr/bin/systemctl", "/usr/bin/ip"]

@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+"""What the watchdog knows, for an ops team: a Prometheus text file and the same figures
+as JSON.
+
+The text file follows node_exporter's textfile collector convention: one
+``bonded_openvpn_<bond>.prom`` in its directory, written to a temporary name and renamed
+(the collector never reads half a file), base units (seconds, ratios, bytes), and
+``_total`` for counters. Byte and packet counters are the tunnel interface's own
+(``/sys/class/net/<if>/statistics``), so they match ``ip -s link`` exactly. The JSON
+(``<run_dir>/<bond>.metrics.json``) is what ``tunnel_facts`` (and so ``verify.yml``'s
+report) reads.
+
+Standard library only: installed on the host for the watchdog.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from . import balance_steering as steering
+
+SYS_NET = "/sys/class/net"
+COUNTERS = (("receive_bytes", "rx_bytes"), ("transmit_bytes", "tx_bytes"),
+            ("receive_packets", "rx_packets"), ("transmit_packets", "tx_packets"))
+HELP = (
+    ("bonded_openvpn_bond_info", "gauge", "A bond this host plays, its side and balance mode (always 1)."),
+    ("bonded_openvpn_tunnel_up", "gauge", "1 when the tunnel answers the watchdog's probes."),
+    ("bonded_openvpn_tunnel_in_rotation", "gauge", "1 when traffic is spread over the tunnel."),
+    ("bonded_openvpn_tunnel_rtt_seconds", "gauge", "Median probe round-trip time over the loss window."),
+    ("bonded_openvpn_tunnel_loss_ratio", "gauge", "Share of probes lost over the loss window."),
+    ("bonded_openvpn_tunnel_receive_bytes_total", "counter", "Bytes received on the tunnel interface."),
+    ("bonded_openvpn_tunnel_transmit_bytes_total", "counter", "Bytes sent on the tunnel interface."),
+    ("bonded_openvpn_tunnel_receive_packets_total", "counter", "Packets received on the tunnel interface."),
+    ("bonded_openvpn_tunnel_transmit_packets_total", "counter", "Packets sent on the tunnel interface."),
+    ("bonded_openvpn_tunnel_transitions_total", "counter",
+     "Times the tunnel left or returned to rotation, by reason, since the watchdog started."),
+)
+
+
+def path(bond, directory):
+    return os.path.join(directory, "bonded_openvpn_%s.prom" % bond)
+
+
+def json_path(bond, run_dir):
+    return os.path.join(run_dir, "%s.metrics.json" % bond)
+
+
+def interface_counters(interface, root=SYS_NET):
+    """The interface's byte and packet counters (None each when it is gone)."""
+    found = {}
+    for name, sysfs in COUNTERS:
+        try:
+            with open(os.path.join(root, interface, "statistics", sysfs)) as handle:
+                found[name] = int(handle.read())
+        except (IOError, OSError, ValueError):
+            found[name] = None
+    return found
+
+
+def collect(spec, alive, rotation, quality, now, counters=interface_counters):
+    """The figures of one bond: ``{"bond", "role", "balance", "tunnels": [...]}``."""
+    tunnels = []
+    for tunnel in spec["tunnels"]:
+        index = tunnel["index"]
+        row = {"index": index, "interface": tunnel["interface"], "up": index in alive,
+               "in_rotation": index in rotation, "rtt_seconds": quality.rtt(index, now),
+               "loss_ratio": quality.loss(index, now),
+               "transitions": [{"direction": direction, "reason": reason,
+                                "count": quality.transitions.get((index, direction, reason), 0)}
+                               for direction, reason in steering.REASONS]}
+        row.update(counters(tunnel["interface"]))
+        tunnels.append(row)
+    return {"bond": spec["bond"], "role": spec["role"], "balance": spec["balance"], "tunnels": tunnels}
+
+
+def _labels(**labels):
+    return "{%s}" % ",".join('%s="%s"' % (key, str(value).replace("\\", "\\\\").replace('"', '\\"'))
+                             for key, value in sorted(labels.items()))
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
+
+
+def render(figures):
+    """Prometheus text exposition format (0.0.4) of ``collect``'s figures; a value that is
+    unknown (no samples yet, interface gone) is left out, not written as 0."""
+    bond = figures["bond"]
+    samples = dict((name, []) for name, _kind, _help in HELP)
+    samples["bonded_openvpn_bond_info"].append(
+        (_labels(bond=bond, role=figures["role"], balance=figures["balance"]), 1))
+    for row in figures["tunnels"]:
+        labels = dict(bond=bond, tunnel=row["index"], interface=row["interface"])
+        samples["bonded_openvpn_tunnel_up"].append((_labels(**labels), row["up"]))
+        samples["bonded_openvpn_tunnel_in_rotation"].append((_labels(**labels), row["in_rotation"]))
+        for name, key in (("rtt_seconds", "rtt_seconds"), ("loss_ratio", "loss_ratio")):
+            if row[key] is not None:
+                samples["bonded_openvpn_tunnel_" + name].append((_labels(**labels), row[key]))
+        for name, _sysfs in COUNTERS:
+            if row.get(name) is not None:
+                samples["bonded_openvpn_tunnel_%s_total" % name].append((_labels(**labels), row[name]))
+        for item in row["transitions"]:
+            samples["bonded_openvpn_tunnel_transitions_total"].append(
+                (_labels(direction=item["direction"], reason=item["reason"], **labels), item["count"]))
+    lines = []
+    for name, kind, text in HELP:
+        lines += ["# HELP %s %s" % (name, text), "# TYPE %s %s" % (name, kind)]
+        lines += ["%s%s %s" % (name, labels, _number(value)) for labels, value in samples[name]]
+    return "\n".join(lines) + "\n"
