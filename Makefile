@@ -3,7 +3,7 @@ SCENARIOS ?= default scale datapath datapath_flow fleet
 RUN := lab/run
 STAGE := lab/stage
 
-.PHONY: test bootstrap image lint unit molecule links-gate demo demo-clean build bench bench-links
+.PHONY: test bootstrap image lint unit molecule links-gate demo demo-clean build bench bench-links ee bench-fleet
 
 test: lint unit molecule links-gate
 
@@ -29,6 +29,12 @@ molecule: image
 links-gate: image
 	$(STAGE) links-gate $(RUN) lab/gate/links
 
+# The execution environment (execution-environment.yml), built from the lab image with
+# ansible-builder, then proven from inside: planning, ansible-doc, site.yml over SSH.
+ee: image
+	$(STAGE) ee-build $(RUN) lab/ee/build
+	$(STAGE) ee-prove $(RUN) lab/ee/prove
+
 build: bootstrap
 	$(RUN) ansible-galaxy collection build --force --output-path .cache/dist
 
@@ -43,6 +49,11 @@ bench: image
 	@lab/bootstrap --bench
 	$(RUN) bench/throughput
 	$(RUN) bench/rerun_cost
+
+# site.yml over SSH on one hub and H = 4..24 spokes: seconds per host-task, settings compared
+# (docs/fleet.md, "Large fleets"; about 40-60 min on a busy 2-core host).
+bench-fleet: image
+	$(RUN) bench/fleet_scale --podman
 
 # What a bond gains over one tunnel on capped links (about 30-40 min), and one flow's knobs.
 bench-links: image
