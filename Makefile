@@ -51,7 +51,8 @@ bench: image
 	$(RUN) bench/rerun_cost
 
 # site.yml over SSH on one hub and H = 4..24 spokes: seconds per host-task, settings compared
-# (docs/fleet.md, "Large fleets"; about 40-60 min on a busy 2-core host).
+# (docs/fleet.md, "Large fleets"). H=4 and 8 took 33 min at load 30 on 2 cores; H up to 24
+# takes hours on such a host: pick fewer with lab/run bench/fleet_scale --spokes 4,8.
 bench-fleet: image
 	$(RUN) bench/fleet_scale --podman
 
