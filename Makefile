@@ -3,7 +3,7 @@ SCENARIOS ?= default scale datapath datapath_flow fleet bo-trixie-dual
 RUN := lab/run
 STAGE := lab/stage
 
-.PHONY: test bootstrap image lint unit sanity matrix molecule molecule-oldest links-gate demo demo-clean build bench bench-links
+.PHONY: test bootstrap image lint unit sanity matrix molecule molecule-oldest links-gate demo demo-clean build bench bench-links ee bench-fleet
 
 test: lint unit sanity matrix molecule molecule-oldest links-gate
 
@@ -43,6 +43,12 @@ molecule: image
 links-gate: image
 	$(STAGE) links-gate $(RUN) lab/gate/links
 
+# The execution environment (execution-environment.yml), built from the lab image with
+# ansible-builder, then proven from inside: planning, ansible-doc, site.yml over SSH.
+ee: image
+	$(STAGE) ee-build $(RUN) lab/ee/build
+	$(STAGE) ee-prove $(RUN) lab/ee/prove
+
 build: bootstrap
 	$(RUN) ansible-galaxy collection build --force --output-path .cache/dist
 
@@ -57,6 +63,12 @@ bench: image
 	@lab/bootstrap --bench
 	$(RUN) bench/throughput
 	$(RUN) bench/rerun_cost
+
+# site.yml over SSH on one hub and H = 4..24 spokes: seconds per host-task, settings compared
+# (docs/fleet.md, "Large fleets"). H=4 and 8 took 33 min at load 30 on 2 cores; H up to 24
+# takes hours on such a host: pick fewer with lab/run bench/fleet_scale --spokes 4,8.
+bench-fleet: image
+	$(RUN) bench/fleet_scale --podman
 
 # What a bond gains over one tunnel on capped links (about 30-40 min), and one flow's knobs.
 bench-links: image
