@@ -33,7 +33,7 @@ lab_write_containers_conf
 # only for the verifiers: no role uses it.
 lab_image_packages="python3,python3-apt,iproute2,openvpn,openssl,nftables,iperf3,procps,systemd,systemd-sysv,dbus,ca-certificates,iputils-ping"
 lab_bare_packages="python3,systemd,systemd-sysv,dbus,iputils-ping"
-LAB_FLAVOURS="lab bare-bookworm bare-trixie"
+export LAB_FLAVOURS="lab bare-bookworm bare-trixie"
 
 lab_flavour_suite() {
     case "$1" in

@@ -222,9 +222,9 @@ class Watchdog(object):
     def step(self):
         links, transitions = self.probe_round()
         for tunnel, change, why in transitions:
+            reason = steering.DEAD if change == "down" else steering.ALIVE
             log(WARNING if change == "down" else INFO,
-                "tunnel %d (%s) %s: %s (reason %s)" % (tunnel["index"], tunnel["interface"], change, why,
-                                                      steering.DEAD if change == "down" else steering.ALIVE))
+                "tunnel %d (%s) %s: %s (reason %s)" % (tunnel["index"], tunnel["interface"], change, why, reason))
         now = self.clock()
         alive = self.health.live()
         names = dict((tunnel["index"], tunnel["interface"]) for tunnel in self.spec["tunnels"])
@@ -386,4 +386,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # A program's exit status for systemd (RestartPreventExitStatus), not a module's exit.
+    raise SystemExit(main())

@@ -167,7 +167,6 @@ GENL_FAMILIES = {"ovpn": "ovpn", "ovpn_dco_v2": "ovpn-dco-v2"}
 DEVICE_NODES = {"tun": "/dev/net/tun"}
 
 
-
 def canonical(name):
     return name.replace("-", "_")
 

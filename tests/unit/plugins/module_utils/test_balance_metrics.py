@@ -51,7 +51,7 @@ def run_rounds(tmp_path, lab, rounds, **spec_changes):
     dog = watchdog.Watchdog(bond, run=FakeHost(), prober=ten_echoes(lab), links=lab.links, clock=lab.clock,
                             run_dir=str(tmp_path), counters=lambda name: metrics.interface_counters(name, str(root)),
                             reconnector=lambda path, kicked_at: ("signalled", None))
-    for _ in range(rounds):
+    for dummy in range(rounds):
         dog.step()
         lab.now += 1
     return dog
@@ -82,7 +82,7 @@ def test_a_dead_tunnel_is_down_out_of_rotation_and_counted_with_its_reason(tmp_p
     lab = Lab()
     dog = run_rounds(tmp_path, lab, 25)
     lab.answering.discard(2)
-    for _ in range(2):
+    for dummy in range(2):
         dog.step()
         lab.now += 1
     found = samples((tmp_path / "prom" / "bonded_openvpn_paris.prom").read_text())

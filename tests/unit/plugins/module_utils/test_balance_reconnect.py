@@ -24,7 +24,7 @@ def run_dog(tmp_path, role="client"):
 
 
 def rounds(lab, dog, count):
-    for _ in range(count):
+    for dummy in range(count):
         dog.step()
         lab.now += 1
 
@@ -61,7 +61,7 @@ class FakeOpenVPN(object):
         self.thread.start()
 
     def serve(self):
-        conn, _ = self.server.accept()
+        conn, dummy = self.server.accept()
         conn.sendall(b">INFO:OpenVPN Management Interface Version 5\r\n")
         data = b""
         while True:
@@ -125,7 +125,7 @@ def test_slow_management_sockets_never_push_a_round_past_its_budget(tmp_path, mo
         return None, "%s: timed out" % path
 
     dog.reconnect = slow
-    for _ in range(2):
+    for dummy in range(2):
         dog.one_round()
         lab.now += 1
     started = lab.now

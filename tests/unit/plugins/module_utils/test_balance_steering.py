@@ -34,7 +34,7 @@ def play(quality, seconds, loss=lambda index, t: 0.0, rtt=lambda index, t: 0.002
     seen = []
     for t in range(start, start + seconds):
         for index in range(tunnels):
-            quality.add(index, float(t), [None if draw.lost(index, loss(index, t)) else rtt(index, t) for _ in range(10)])
+            quality.add(index, float(t), [None if draw.lost(index, loss(index, t)) else rtt(index, t) for dummy in range(10)])
         seen += [(t,) + change for change in quality.judge(range(tunnels), float(t))]
     return seen
 

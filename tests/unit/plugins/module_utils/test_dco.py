@@ -158,6 +158,7 @@ def test_tunnel_status_without_interface_is_unknown():
 def test_recorded_management_state_of_2_6_and_2_7_parses_alike(name, local_ip, remote_ip):
     """Recorded in the lab (state, then version): 2.7 says Management Version 6, 2.6 says 5,
     and the state line has the same fields."""
-    state = management.parse_state("/run/x.sock", recorded(name))
+    # Stored with LF (ansible-test line-endings); the socket itself sends CRLF.
+    state = management.parse_state("/run/x.sock", recorded(name).replace("\n", "\r\n"))
     assert (state["state"], state["connected"], state["local_ip"], state["remote_ip"], state["remote_port"],
             state["error"]) == ("CONNECTED", True, local_ip, remote_ip, 1194, None)
