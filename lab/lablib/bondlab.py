@@ -122,25 +122,9 @@ class BondLab(object):
         }
 
 
-def watchdog_events(gateway, since, bond=BOND):
-    """[(unix time, message)] of the bond's watchdog journal since unix time ``since``:
-    transitions are timed by the watchdog's own clock, not by how fast we poll."""
-    out = exec_in(gateway, ["journalctl", "-u", "bonded-openvpn-watchdog@%s" % bond, "-o", "json",
-                            "--no-pager", "--since", "@%.3f" % since], check=False).stdout
-    events = []
-    for line in out.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        message = entry.get("MESSAGE")
-        if isinstance(message, str):
-            events.append((int(entry["__REALTIME_TIMESTAMP"]) / 1e6, message))
-    return events
-
-
-def unit_events(gateway, unit, since):
-    """[(unix time, message)] of a unit's systemd lines since ``since`` (its starts and exits)."""
+def journal_events(gateway, unit, since, keep=lambda entry: True):
+    """[(unix time, message)] of a unit's journal entries since unix time ``since`` that
+    ``keep`` accepts, timed by the journal (the host's clock), not by how fast we poll."""
     out = exec_in(gateway, ["journalctl", "-u", unit, "-o", "json", "--no-pager", "--since", "@%.3f" % since],
                   check=False).stdout
     events = []
@@ -149,9 +133,19 @@ def unit_events(gateway, unit, since):
             entry = json.loads(line)
         except ValueError:
             continue
-        if entry.get("SYSLOG_IDENTIFIER") == "systemd" and isinstance(entry.get("MESSAGE"), str):
+        if isinstance(entry.get("MESSAGE"), str) and keep(entry):
             events.append((int(entry["__REALTIME_TIMESTAMP"]) / 1e6, entry["MESSAGE"]))
     return events
+
+
+def watchdog_events(gateway, since, bond=BOND):
+    """The bond's watchdog lines since ``since``: its transitions with their reasons."""
+    return journal_events(gateway, "bonded-openvpn-watchdog@%s" % bond, since)
+
+
+def unit_events(gateway, unit, since):
+    """systemd's own lines about a unit since ``since`` (its starts and exits)."""
+    return journal_events(gateway, unit, since, keep=lambda entry: entry.get("SYSLOG_IDENTIFIER") == "systemd")
 
 
 def first(events, text, after=0.0):
