@@ -81,3 +81,30 @@ def test_matrix_pins_match_requirements_test():
     differ = ["%s (requirements-test.txt: %s)" % (line, pins.get(key)) for key, line in sorted(tox_deps().items())
               if pins.get(key) != line]
     assert not differ, "tox.ini [testenv] deps differ from requirements-test.txt: %s" % "; ".join(differ)
+
+
+def molecule_envs():
+    """Each tox env that runs Molecule: its passenv patterns and the scenarios it tests."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(os.path.join(ROOT, "tox.ini"))
+    for section in parser.sections():
+        commands = parser[section].get("commands", "")
+        scenarios = re.findall(r"molecule \w+ -s ([\w-]+)", commands)
+        if scenarios:
+            passenv = [line.split("#", 1)[0].strip() for line in parser[section].get("passenv", "").splitlines()]
+            yield section, [pattern for pattern in passenv if pattern and "{" not in pattern], scenarios
+
+
+def test_a_molecule_env_passes_every_variable_its_scenarios_read():
+    # tox strips the environment: a variable molecule.yml reads but passenv lacks reaches
+    # Molecule empty, and the scenario dies on "platforms.image: None" (as default once did).
+    import fnmatch
+    missing, envs = [], list(molecule_envs())
+    assert envs, "tox.ini has no env running molecule: this test reads the wrong file"
+    for section, patterns, scenarios in envs:
+        for scenario in scenarios:
+            with open(os.path.join(ROOT, "molecule", scenario, "molecule.yml")) as handle:
+                wanted = set(re.findall(r"\$\{(\w+)", handle.read()))
+            missing += ["%s: %s (molecule/%s)" % (section, name, scenario) for name in sorted(wanted)
+                        if not name.startswith("MOLECULE_") and not any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+    assert not missing, "add to passenv in tox.ini: %s" % "; ".join(missing)
