@@ -206,6 +206,6 @@ def test_the_watchdog_shapes_a_tunnel_interface_again_when_it_comes_back(tmp_pat
 @pytest.mark.parametrize("role", ["server", "client"])
 def test_both_ends_of_a_bond_get_its_egress_rate(role):
     bonds = [{"name": "lab", "id": 1, "server": "s", "client": "c", "tunnels": 2, "port": 1194, "egress_rate": 8000}]
-    side = [s for s in plan.host_sides(plan.build_plan(bonds, None, {"s": "192.0.2.1", "c": "192.0.2.2"}),
-                                       "s" if role == "server" else "c")][0]
+    side = plan.host_sides(plan.build_plan(bonds, None, {"s": "192.0.2.1", "c": "192.0.2.2"}),
+                           "s" if role == "server" else "c")[0]
     assert bspec.from_side(side)["egress_rate"] == 8000
