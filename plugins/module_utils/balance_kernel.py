@@ -25,6 +25,16 @@ from . import safe_text
 # Terse: without set elements, which flowlet mode's dynamic sets change with every flow; a
 # listing with them would never match the snapshot and every check would reload the table.
 LIST_TABLE = ["nft", "-t", "list", "table", "ip"]
+# The handle of the tbf root qdiscs the watchdog sets ("b0d" for bonded): a tbf with any
+# other handle is someone else's and is never replaced or removed.
+QDISC_HANDLE = "b0d:"
+# tc converts a burst into kernel ticks with the clock it reads from here; without it tc
+# silently assumes 1 tick/us, and the bucket ends up 15.6 times smaller than asked (below
+# one packet for small rates), so every packet is dropped.
+PSCHED = "/proc/net/psched"
+# What tc reports back after its own rounding into ticks: a match within these bounds is
+# the shaper we set, and is left alone (no replace every round).
+BURST_TOLERANCE, LATENCY_TOLERANCE = 0.01, 0.05
 ROUTE_TYPES = {None: "unicast", "1": "unicast", "unicast": "unicast", "7": "unreachable", "unreachable": "unreachable"}
 
 
@@ -138,6 +148,52 @@ def parse_nft_tables(text):
     return set(line.split()[2] for line in text.splitlines() if line.startswith("table ip "))
 
 
+def parse_qdiscs(text):
+    """Root qdiscs by interface, from ``tc -j qdisc show``: ``{dev: {"kind", "handle",
+    "options"}}``."""
+    found = {}
+    for qdisc in _json(text):
+        if qdisc.get("root") and "dev" in qdisc:
+            found[qdisc["dev"]] = {"kind": qdisc["kind"], "handle": qdisc.get("handle"),
+                                   "options": qdisc.get("options") or {}}
+    return found
+
+
+def _near(value, wanted, share, slack):
+    return isinstance(value, int) and abs(value - wanted) <= wanted * share + slack
+
+
+def is_our_tbf(qdisc, wanted=None):
+    """The root qdisc is a tbf the watchdog set; with ``wanted`` (a Tbf), at those values."""
+    if not qdisc or qdisc["kind"] != "tbf" or qdisc["handle"] != QDISC_HANDLE:
+        return False
+    if wanted is None:
+        return True
+    options = qdisc["options"]
+    return (options.get("rate") == wanted.rate and _near(options.get("burst"), wanted.burst, BURST_TOLERANCE, 2)
+            and _near(options.get("lat"), wanted.latency, LATENCY_TOLERANCE, 2))
+
+
+def tbf_command(interface, wanted):
+    return "qdisc replace dev %s root handle %s tbf rate %dbps burst %d latency %dus" % (
+        interface, QDISC_HANDLE, wanted.rate, wanted.burst, wanted.latency)
+
+
+def plan_qdiscs(want, current):
+    """``tc -batch`` lines that bring each interface of ``want`` ({interface: Tbf or None},
+    render.shaping) from ``current`` (parse_qdiscs) to its shaper: replace a root qdisc
+    that differs, keep one that matches, and delete only a tbf of ours that is no longer
+    wanted (the interface then gets the kernel's default qdisc back)."""
+    commands = []
+    for interface, wanted in sorted(want.items()):
+        qdisc = current.get(interface)
+        if wanted is not None and not is_our_tbf(qdisc, wanted):
+            commands.append(tbf_command(interface, wanted))
+        elif wanted is None and is_our_tbf(qdisc):
+            commands.append("qdisc del dev %s root handle %s" % (interface, QDISC_HANDLE))
+    return commands
+
+
 class Kernel(object):
     def __init__(self, run, run_dir=bspec.RUN_DIR):
         self.run, self.run_dir = run, run_dir
@@ -198,6 +254,16 @@ class Kernel(object):
         listing = self._out(LIST_TABLE + [name])
         write_atomic(bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir),
                      json.dumps({"input": text, "listing": listing}))
+
+    def read_qdiscs(self):
+        return self._parsed(parse_qdiscs, ["tc", "-j", "qdisc", "show"])
+
+    def apply_qdiscs(self, commands, psched=PSCHED):
+        if any(" tbf " in command for command in commands) and not os.access(psched, os.R_OK):
+            raise KernelError("cannot shape with tc: %s is not readable here, and without it tc would set a "
+                              "burst 15 times too small; let the watchdog's unit see /proc/net (no ProcSubset=pid)"
+                              % psched)
+        self._out(["tc", "-batch", "-"], "".join(command + "\n" for command in commands))
 
     def apply(self, changes):
         """Runs a plan from ``plan_changes``; raises KernelError naming what failed."""

@@ -27,6 +27,19 @@ MAX_MAP_ENTRIES = 256
 BOND_NAME = re.compile(r"[a-z][a-z0-9]*", re.ASCII)
 WHERE = "the data path (nftables, ip)"
 Rule = namedtuple("Rule", "priority mark table")
+# A tunnel's egress shaper: rate in bytes/s (what the kernel keeps of "rate <bits>bit"),
+# burst in bytes, latency in microseconds.
+Tbf = namedtuple("Tbf", "rate burst latency")
+# Mirrors plan_rules.EGRESS_RATE_MIN/MAX (a unit test keeps them equal).
+EGRESS_RATE_LIMITS = (8000, 100000000000)
+# Burst: a few milliseconds of the rate, so timer slack and a busy CPU (the token bucket
+# refills only when the qdisc runs) do not push the rate below what was asked, while a
+# burst stays short next to the link's own queue; never below two full-size packets
+# (tun-mtu 1500), or tbf drops every packet larger than its bucket.
+BURST_SECONDS, MIN_BURST = 0.005, 3000
+# Latency: how long a packet may wait in the bucket's queue. 25 ms absorbs a TCP window's
+# burst at the rate without adding the seconds of queue a big fixed limit would (bufferbloat).
+LATENCY_US = 25000
 
 
 class Desired(object):
@@ -66,6 +79,11 @@ def check_spec(spec):
         if tunnel["weight"] < 1:
             raise safe.UnsafeValue("refusing to write weight %r into %s: expected a positive integer"
                                    % (tunnel["weight"], WHERE))
+    if spec.get("egress_rate") is not None:
+        rate = safe.integer("egress_rate", spec["egress_rate"], WHERE)
+        if not EGRESS_RATE_LIMITS[0] <= rate <= EGRESS_RATE_LIMITS[1]:
+            raise safe.UnsafeValue("refusing to shape at egress_rate %r bit/s in %s: expected %d to %d"
+                                   % (rate, WHERE, EGRESS_RATE_LIMITS[0], EGRESS_RATE_LIMITS[1]))
     if spec["balance"] == "flowlet":
         gap = safe.integer("flowlet_gap", spec.get("flowlet_gap"), WHERE)
         lowest, highest = bspec.FLOWLET_GAP_LIMITS
@@ -219,3 +237,18 @@ def desired(spec, live, up):
         for route in _main_routes(spec, dst, carriers, spec["balance"] == "flow"):
             want.routes[route[:3]] = route
     return want
+
+
+def tbf(egress_rate):
+    """The tbf qdisc for ``egress_rate`` bits/s."""
+    rate = egress_rate // 8
+    return Tbf(rate, max(int(rate * BURST_SECONDS), MIN_BURST), LATENCY_US)
+
+
+def shaping(spec, interfaces):
+    """``{interface: Tbf or None}`` for the bond's tunnel interfaces that exist now (a
+    qdisc lives on the interface, which vanishes whenever its OpenVPN restarts). None: no
+    shaping, so a tbf the watchdog set earlier is to go."""
+    check_spec(spec)
+    wanted = tbf(spec["egress_rate"]) if spec.get("egress_rate") is not None else None
+    return dict((tunnel["interface"], wanted) for tunnel in spec["tunnels"] if tunnel["interface"] in interfaces)

@@ -112,6 +112,9 @@ def from_side(side, probe=None, metrics_dir=METRICS_DIR, instance_run_dir=INSTAN
     spec["tunnels"] = [dict((field, tunnel[field]) for field in TUNNEL_FIELDS) for tunnel in side["tunnels"]]
     if spec["balance"] == "flowlet":
         spec["flowlet_gap"] = side.get("flowlet_gap") or FLOWLET_GAP_DEFAULT
+    # Bits/s each tunnel interface may send (a tbf root qdisc the watchdog keeps); None: the
+    # kernel's default qdisc. A spec written before the field existed reads as None.
+    spec["egress_rate"] = side.get("egress_rate")
     spec["metrics_dir"] = metrics_dir
     if side["role"] == "client":
         # The client's watchdog makes a dead tunnel's OpenVPN reconnect at once over it.

@@ -6,10 +6,10 @@ path from its spec (so a reboot needs nothing else); then, in rounds of about a 
 it pings every tunnel's peer transfer address out of that tunnel's interface (several
 echoes a round, balance_probe) and keeps the nftables map (packet, flowlet) or the
 multipath route (flow) to the tunnels that answer and whose loss and round-trip time are
-good enough (balance_steering). It re-adds a tunnel's routes when its interface comes
-back, re-checks everything every few seconds, writes the set it spreads over to
-``/run/bonded-openvpn/balance/BOND.live`` and its figures as metrics (balance_metrics).
-On a client, it makes the OpenVPN instance of a dead tunnel reconnect at once (over its
+good enough (balance_steering). It re-adds a tunnel's routes, and its tbf shaper when the
+bond has an egress_rate, when its interface comes back, re-checks everything every few
+seconds, writes the set it spreads over to ``/run/bonded-openvpn/balance/BOND.live`` and
+its figures as metrics (balance_metrics). On a client, it makes the OpenVPN instance of a dead tunnel reconnect at once (over its
 management socket) rather than wait for keepalive's ping-restart, so a tunnel whose
 server restarted is back seconds after that server runs again. Stopping it leaves the
 data path as it is.
@@ -289,12 +289,25 @@ class Watchdog(object):
         if changes:
             self.kernel.apply(changes)
             log(INFO, "%s; applied: %s" % ("; ".join(reasons), "; ".join(changes.summary)))
+        self.shape(current.interfaces, reasons)
         text = bspec.format_live(self.spec, self.rotation)
         if text != self.live_text:
             kernel.write_atomic(bspec.live_path(self.spec["bond"], self.run_dir), text)
             self.live_text = text
             self.notify("STATUS=spreading over tunnels %s" % ",".join(str(i) for i in bspec.effective_live(
                 self.spec, self.rotation)))
+
+    def shape(self, interfaces, reasons):
+        """Keeps each existing tunnel interface's root qdisc at the bond's egress_rate (a
+        new interface, after its OpenVPN restarted, has the kernel's default), or takes
+        the watchdog's own tbf away when the bond has no egress_rate any more."""
+        want = render.shaping(self.spec, interfaces)
+        if not want:
+            return
+        commands = kernel.plan_qdiscs(want, self.kernel.read_qdiscs())
+        if commands:
+            self.kernel.apply_qdiscs(commands)
+            log(INFO, "%s; applied: tc %s" % ("; ".join(reasons), "; tc ".join(commands)))
 
     def one_round(self):
         """One step that never raises (an Exception): its error is logged, and the next

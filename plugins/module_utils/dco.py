@@ -35,7 +35,8 @@ NLM_F_REQUEST = 1
 # Options that make OpenVPN turn DCO off for the instance, with what to do instead.
 DISABLING_OPTIONS = (
     ("disable-dco", "remove disable-dco"),
-    ("shaper", "drop the bond's 'shaper' field and shape the underlay with tc instead"),
+    ("shaper", "replace the bond's 'shaper' field (bytes/s) with 'egress_rate' (bits/s, 8 x shaper), which "
+               "shapes each tunnel interface with tc and keeps DCO on"),
     ("fragment", "drop fragment, and lower the tunnel MTU instead"),
     ("compress", "drop compression"),
     ("comp-lzo", "drop compression"),

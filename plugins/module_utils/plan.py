@@ -92,6 +92,7 @@ def _check_bond(bond, hosts, block_count):
     errors += rules.check_flowlet_gap(bond.get("flowlet_gap"), bond.get("balance", "packet"))
     errors += rules.check_snat(bond.get("snat", False))
     errors += rules.check_shaper(bond.get("shaper"))
+    errors += rules.check_egress_rate(bond.get("egress_rate"), bond.get("shaper"))
     errors += rules.check_remote(bond.get("remote"))
     server = bond.get("server")
     if bond.get("remote") is None and shapes.is_inventory_host(server) and server in hosts:
@@ -214,6 +215,7 @@ def _side(bond, role):
         "peer_networks": bond["%s_networks" % peer],
         "snat": bond["snat"] and role == "client",
         "shaper": bond["shaper"],
+        "egress_rate": bond["egress_rate"],
         "flowlet_gap": bond["flowlet_gap"],
         "weights": bond["weights"],
         "target": bond["target"],

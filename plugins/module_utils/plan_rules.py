@@ -29,6 +29,10 @@ MAX_NEXTHOP_WEIGHT = 256
 # 10.0.0.0/8 is the widest private block; anything wider reaches into public space (the
 # default route's halves 0.0.0.0/1 and 128.0.0.0/1 are the classic way to capture all).
 MIN_NETWORK_PREFIX = 8
+# egress_rate, bits/s per tunnel: tc parses rates into 64-bit bytes/s, but below 1000 bytes/s
+# one full-size packet takes more than a second to leave, and 100 Gbit/s is beyond any one
+# tunnel (a userspace tunnel carries about 1 Gbit/s, a DCO one a few).
+EGRESS_RATE_MIN, EGRESS_RATE_MAX = 8000, 100000000000
 
 REQUIRED_FIELDS = ("name", "id", "server", "client", "tunnels", "port")
 OPTIONAL_FIELDS = {
@@ -40,6 +44,7 @@ OPTIONAL_FIELDS = {
     "client_networks": [],
     "snat": False,
     "shaper": None,
+    "egress_rate": None,
     "flowlet_gap": None,
 }
 KNOWN_FIELDS = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
@@ -207,6 +212,21 @@ def check_shaper(shaper):
     if shaper is not None and (not is_int(shaper) or not 100 <= shaper <= 100000000):
         return ["field 'shaper': must be bytes per second from 100 to 100000000 (OpenVPN's range), got %r"
                 % (shaper,)]
+    return []
+
+
+def check_egress_rate(rate, shaper):
+    if rate is None:
+        return []
+    if not is_int(rate) or not EGRESS_RATE_MIN <= rate <= EGRESS_RATE_MAX:
+        return ["field 'egress_rate': must be bits per second from %d to %d (an integer), got %r"
+                % (EGRESS_RATE_MIN, EGRESS_RATE_MAX, rate)]
+    if shaper is not None:
+        # Both would shape the same tunnel's sending; the tighter one wins and the other only
+        # confuses. OpenVPN's also turns DCO off, so egress_rate is the one to keep.
+        return ["field 'egress_rate': set together with 'shaper', which shapes the same tunnels inside OpenVPN "
+                "and turns DCO off; keep egress_rate and remove shaper (shaper %r bytes/s is egress_rate %r)"
+                % (shaper, shaper * 8 if is_int(shaper) else "8 x shaper")]
     return []
 
 

@@ -113,6 +113,16 @@ def test_shaper_turns_dco_off_and_the_reason_offers_tc():
     assert "shaper" in reasons[0] and "tc" in reasons[0]
 
 
+def test_the_reason_for_shaper_names_egress_rate_as_the_way_out():
+    assert "'egress_rate'" in dco.disabling_options(rendered_config(shaper=5000000))[0]
+
+
+def test_egress_rate_shapes_outside_openvpn_and_keeps_dco_on():
+    config = rendered_config(egress_rate=40000000)
+    assert dco.disabling_options(config) == []
+    assert "shaper" not in config
+
+
 @pytest.mark.parametrize("config, word", [
     ("compress lz4-v2\n", "compress"),
     ("comp-lzo\n", "comp-lzo"),
