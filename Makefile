@@ -76,8 +76,10 @@ bench: image
 bench-fleet: image
 	$(RUN) bench/fleet_scale --podman
 
-# What a bond gains over one tunnel on capped links (about 30-40 min), and one flow's knobs.
+# What a bond gains over one tunnel on capped links (about 30-40 min), one flow's knobs, and
+# flowlet mode's gap (about 8 min).
 bench-links: image
 	@lab/bootstrap --bench
 	$(RUN) bench/links
 	$(RUN) bench/one_flow
+	$(RUN) bench/flowlet_gap

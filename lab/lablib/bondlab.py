@@ -53,15 +53,17 @@ class BondLab(object):
     def teardown(self):
         self.lab.teardown()
 
-    def deploy(self, tunnels, balance, weights=None, extra_vars=None):
+    def deploy(self, tunnels, balance, weights=None, extra_vars=None, bond_fields=None):
         """(Re)deploys the bond with site.yml; returns (site.yml seconds, seconds until
-        both watchdogs spread over every tunnel). The links (tc, nftables table bo_links)
-        are not the collection's: they stay as they were."""
+        both watchdogs spread over every tunnel). ``bond_fields``: more fields of the bond
+        (flowlet_gap, ...). The links (tc, nftables table bo_links) are not the
+        collection's: they stay as they were."""
         bond = {"name": BOND, "id": 1, "server": self.server, "client": self.client,
                 "remote": self.wan + ".12", "tunnels": tunnels, "port": PORT, "balance": balance,
                 "client_networks": [self.lan_a + ".0/24"], "server_networks": [self.lan_b + ".0/24"]}
         if weights:
             bond["weights"] = list(weights)
+        bond.update(bond_fields or {})
         inventory = os.path.join(self.workdir, "inventory.yml")
         deploy.write_inventory(inventory, [self.client, self.server], [bond], extra_vars)
         self.deploys += 1
