@@ -9,9 +9,10 @@ multipath route (flow) to the tunnels that answer and whose loss and round-trip 
 good enough (balance_steering). It re-adds a tunnel's routes, and its tbf shaper when the
 bond has an egress_rate, when its interface comes back, re-checks everything every few
 seconds, writes the set it spreads over to ``/run/bonded-openvpn/balance/BOND.live`` and
-its figures as metrics (balance_metrics). On a client, it makes the OpenVPN instance of a dead tunnel reconnect at once (over its
-management socket) rather than wait for keepalive's ping-restart, so a tunnel whose
-server restarted is back seconds after that server runs again. Stopping it leaves the
+its figures as metrics (balance_metrics). On a client, it makes the OpenVPN instance of a
+dead tunnel reconnect at once (over its management socket) rather than wait for
+keepalive's ping-restart, so a tunnel whose server restarted is back seconds after that
+server runs again. Stopping it leaves the
 data path as it is.
 
 It fails safe: an error in a round (a tool that prints something unexpected, a command
