@@ -76,10 +76,12 @@ bench: image
 bench-fleet: image
 	$(RUN) bench/fleet_scale --podman
 
-# What a bond gains over one tunnel on capped links (about 30-40 min), one flow's knobs, and
-# flowlet mode's gap (about 8 min).
+# What a bond gains over one tunnel on capped links (about 30-40 min), one flow's knobs,
+# flowlet mode's gap (about 8 min), and whether congestion reads as loss (about 5 min).
 bench-links: image
 	@lab/bootstrap --bench
 	$(RUN) bench/links
 	$(RUN) bench/one_flow
 	$(RUN) bench/flowlet_gap
+	$(RUN) bench/echo_loss
+	$(RUN) bench/steering_noise

@@ -91,6 +91,20 @@ class Links(object):
             self._tc(gateway, lines)
         self._nft(create=True)
 
+    def packet_queues(self, limit):
+        """Gives every link a queue of ``limit`` packets (pfifo) instead of bytes, as many
+        routers have: a full one then drops a small ICMP echo as it drops a full-size data
+        packet, where a byte-limited queue still takes it. Until the next apply() or set() of a
+        rate or queue."""
+        for gateway in self.gateways:
+            device = self._device(gateway)
+            # tc cannot replace a qdisc by one of another kind under the same handle.
+            lines = []
+            for index in range(len(self.links)):
+                lines += ["qdisc del dev %s parent %s" % (device, _classid(index)),
+                          "qdisc add dev %s parent %s handle %x: pfifo limit %d" % (device, _classid(index), 0x10 + index, limit)]
+            self._tc(gateway, lines)
+
     def set(self, port, rate=None, queue=None, loss=None):
         """Changes one link at run time: its rate (Mbit/s), queue (bytes) or loss (0..1)."""
         index = self._index(port)
