@@ -33,7 +33,7 @@ MAX_BOND_ID = 255
 BALANCE_MODES = ("packet", "flow", "flowlet")
 
 PROBE_DEFAULTS = {"interval": 1.0, "timeout": 1.0, "down_after": 1, "up_after": 2, "verify_every": 10.0,
-                  "probes": 10, "loss_threshold": 0.03, "loss_window": 10.0, "rtt_factor": 4.0,
+                  "probes": 20, "loss_threshold": 0.03, "loss_window": 10.0, "rtt_factor": 4.0,
                   "rtt_margin": 0.3, "hold": 10.0}
 # Quality steering settings a spec written before they existed lacks: they take their defaults.
 STEERING = ("probes", "loss_threshold", "loss_window", "rtt_factor", "rtt_margin", "hold")

@@ -77,15 +77,15 @@ options:
         type: float
         default: 10.0
       probes:
-        description: ICMP echoes per tunnel and round, spread over the round (the loss estimate's samples).
+        description: ICMP echoes per tunnel and round, spread over the round (the loss test's samples).
         type: int
-        default: 10
+        default: 20
       loss_threshold:
-        description: Lost share of echoes over O(probe.loss_window) above which a live tunnel leaves the spreading.
+        description: How much more loss than the rest of the bond's (the other tunnels in rotation, pooled) a live tunnel's echoes must show to leave the spreading, judged echo by echo by a CUSUM test.
         type: float
         default: 0.03
       loss_window:
-        description: Seconds of echoes the loss and the median round-trip time are taken over.
+        description: Seconds of echoes the rest of the bond's loss and the median round-trip times are taken over.
         type: float
         default: 10.0
       rtt_factor:
@@ -489,7 +489,7 @@ def main():
                 down_after=dict(type="int", default=1),
                 up_after=dict(type="int", default=2),
                 verify_every=dict(type="float", default=10.0),
-                probes=dict(type="int", default=10),
+                probes=dict(type="int", default=20),
                 loss_threshold=dict(type="float", default=0.03),
                 loss_window=dict(type="float", default=10.0),
                 rtt_factor=dict(type="float", default=4.0),

@@ -1,5 +1,8 @@
-"""The watchdog's quality steering on recorded inputs: one round a second, ten echoes a
-tunnel and round, losses spread evenly at the given rate (every run is the same)."""
+"""The watchdog's quality steering on recorded inputs: one round a second, twenty echoes a
+tunnel and round (the default), losses spread evenly at the given rate or drawn from a
+seeded generator (every run is the same)."""
+import random
+
 
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_steering as steering
@@ -28,13 +31,27 @@ class Evenly(object):
         return False
 
 
+class Randomly(object):
+    """Loses each echo with the rate's probability, from a seeded generator."""
+
+    def __init__(self, seed):
+        self.random = random.Random(seed)
+
+    def lost(self, index, rate):
+        return self.random.random() < rate
+
+
+ECHOES = bspec.PROBE_DEFAULTS["probes"]
+
+
 def play(quality, seconds, loss=lambda index, t: 0.0, rtt=lambda index, t: 0.002, tunnels=4, seed=None, start=0):
-    """Feeds ``seconds`` rounds; returns every transition with the second it happened."""
-    draw = Evenly()
+    """Feeds ``seconds`` rounds; returns every transition with the second it happened.
+    ``seed``: losses at random (seeded) rather than evenly."""
+    draw = Evenly() if seed is None else Randomly(seed)
     seen = []
     for t in range(start, start + seconds):
         for index in range(tunnels):
-            quality.add(index, float(t), [None if draw.lost(index, loss(index, t)) else rtt(index, t) for dummy in range(10)])
+            quality.add(index, float(t), [None if draw.lost(index, loss(index, t)) else rtt(index, t) for dummy in range(ECHOES)])
         seen += [(t,) + change for change in quality.judge(range(tunnels), float(t))]
     return seen
 
@@ -51,7 +68,7 @@ def test_a_tunnel_at_5_percent_loss_leaves_within_15_s_with_the_reason_loss():
     t, index, direction, reason, detail = seen[0]
     assert (index, direction, reason) == (3, steering.LEAVE, steering.LOSS)
     assert t - 30 <= 15
-    assert "limit 3.0 % above the best tunnel's 0.0 %" in detail
+    assert "against the rest of the bond's 0.0 %: CUSUM" in detail
     assert quality.in_rotation(range(4)) == [0, 1, 2]
 
 
@@ -71,7 +88,7 @@ def test_hysteresis_loss_between_half_and_the_whole_threshold_keeps_it_out():
     play(quality, 30, loss=lambda index, t: 0.08 if index == 3 else 0.0)
     assert quality.in_rotation(range(4)) == [0, 1, 2]
     # 2.2 % is under the 3 % that takes a tunnel out, over the 1.5 % that lets it back.
-    seen = play(quality, 120, loss=lambda index, t: 0.022 if index == 3 else 0.0, start=30, seed=3)
+    seen = play(quality, 120, loss=lambda index, t: 0.022 if index == 3 else 0.0, start=30)
     assert seen == []
 
 
@@ -136,3 +153,60 @@ def test_transitions_are_counted_by_direction_and_reason():
     play(quality, 30, loss=lambda index, t: 0.05 if index == 3 else 0.0)
     play(quality, 40, start=30)
     assert quality.transitions == {(3, steering.LEAVE, steering.LOSS): 1, (3, steering.RETURN, steering.RECOVERED): 1}
+
+
+def test_congestion_every_tunnel_sees_alike_at_random_is_almost_never_a_reason_to_leave():
+    # bench/echo_loss saw 0.6-4.4 % of every tunnel's echoes lost on saturated links with
+    # packet-limited queues. The best of three tunnels at 2 % often shows 0 % by chance, and
+    # the rule this replaced ("3 % above the best tunnel's over 10 s") left 16-74 times per
+    # tunnel and hour at 1-3 % (bench/steering_noise); the CUSUM about 0.25 at 3 %, so a
+    # rare unlucky window (17 of 220 echoes at 2 %) may still take one out.
+    for rate, seed in ((0.01, 1), (0.02, 2), (0.03, 3)):
+        seen = play(make(), 1800, loss=lambda index, t: rate, seed=seed)
+        assert len([change for change in seen if change[2] == steering.LEAVE]) <= 2, (rate, seen)
+
+
+def test_a_link_at_5_percent_loss_one_way_leaves_within_15_s_in_nine_starts_of_ten():
+    times = []
+    for seed in range(20):
+        quality = make()
+        play(quality, 20, seed=seed)
+        seen = play(quality, 60, loss=lambda index, t: 0.05 if index == 3 else 0.0, start=20, seed=100 + seed)
+        assert [(index, direction, reason) for _t, index, direction, reason, _d in seen][:1] == [
+            (3, steering.LEAVE, steering.LOSS)], seed
+        times.append(seen[0][0] - 20 + 1)
+    assert sorted(times)[17] <= 15, times
+
+
+def test_the_reference_is_the_rest_of_the_bond_so_a_mostly_bad_bond_still_sheds_its_bad_tunnels():
+    # Three of four tunnels at 10 %: each is compared with the pooled loss of the others in
+    # rotation, which falls as the bad ones leave, until only the good one is left.
+    quality = make()
+    play(quality, 120, loss=lambda index, t: 0.0 if index == 0 else 0.1)
+    assert quality.in_rotation(range(4)) == [0]
+
+
+def test_a_tunnel_back_at_half_the_threshold_or_less_stays_in():
+    quality = make()
+    play(quality, 30, loss=lambda index, t: 0.1 if index == 3 else 0.0, seed=7)
+    assert quality.in_rotation(range(4)) == [0, 1, 2]
+    seen = play(quality, 600, loss=lambda index, t: 0.01 if index == 3 else 0.0, start=30, seed=8)
+    assert [(index, direction) for _t, index, direction, _r, _d in seen] == [(3, steering.RETURN)]
+
+
+def test_a_fresh_tunnel_with_too_few_echoes_cannot_leave_for_loss_however_many_it_lost():
+    quality = make()
+    quality.add(0, 0.0, [None] * (steering.MIN_SAMPLES - 1))
+    quality.add(1, 0.0, [0.001] * steering.MIN_SAMPLES)
+    assert quality.judge([0, 1], 0.0) == []
+    quality.add(0, 1.0, [None])
+    assert [change[:3] for change in quality.judge([0, 1], 1.0)] == [(0, steering.LEAVE, steering.LOSS)]
+
+
+def test_a_dead_tunnel_s_echoes_do_not_pile_up_while_it_is_dead():
+    quality = make()
+    for t in range(100):
+        for index in range(2):
+            quality.add(index, float(t), [None if index == 1 else 0.002] * ECHOES)
+        quality.judge([0], float(t))
+    assert 1 not in quality.fresh
