@@ -81,7 +81,9 @@ options:
         type: int
         default: 20
       loss_threshold:
-        description: How much more loss than the rest of the bond's (the other tunnels in rotation, pooled) a live tunnel's echoes must show to leave the spreading, judged echo by echo by a CUSUM test.
+        description:
+          - How much more loss than the rest of the bond's (the other tunnels in rotation, pooled) a live
+            tunnel's echoes must show to leave the spreading, judged echo by echo by a CUSUM test.
         type: float
         default: 0.03
       loss_window:
