@@ -121,17 +121,19 @@ class Steering(object):
         key = (index, direction, reason)
         self.transitions[key] = self.transitions.get(key, 0) + 1
 
-    def reference(self, alive, now, seconds, but):
-        """The rest of the bond's loss: echoes lost over judged, pooled over the other live
-        tunnels in rotation that have enough of them (0.0 when none has)."""
-        lost = judged = 0
+    def _references(self, alive, now):
+        """{index: the rest of the bond's loss}: echoes lost over judged over ``loss_window``,
+        pooled over the other live tunnels in rotation that have enough of them (0.0 when
+        none has). Each window is read once: the pool less the tunnel's own share."""
+        counts = dict((index, self._lost(index, now, self.loss_window)) for index in alive if index not in self.out)
+        counts = dict((index, count) for index, count in counts.items() if count[1] >= self.min_samples)
+        lost, judged = sum(count[0] for count in counts.values()), sum(count[1] for count in counts.values())
+        references = {}
         for index in alive:
-            if index == but or index in self.out:
-                continue
-            counts = self._lost(index, now, seconds)
-            if counts[1] >= self.min_samples:
-                lost, judged = lost + counts[0], judged + counts[1]
-        return lost / float(judged) if judged else 0.0
+            own_lost, own_judged = counts.get(index, (0, 0))
+            rest = judged - own_judged
+            references[index] = (lost - own_lost) / float(rest) if rest else 0.0
+        return references
 
     def _best_rtt(self, alive, now, seconds):
         rtts = [self.rtt(index, now, seconds) for index in alive]
@@ -161,8 +163,10 @@ class Steering(object):
         return total
 
     def _loss_problem(self, index, now, reference):
+        if self._step(index, reference, BAD) < CUSUM_LIMIT:
+            return None
         lost, judged = self._lost(index, now, self.loss_window)
-        if self._step(index, reference, BAD) < CUSUM_LIMIT or judged < self.min_samples:
+        if judged < self.min_samples:
             return None
         return LOSS, "%d of %d echoes lost over %g s (%.1f %%) against the rest of the bond's %.1f %%: " \
             "CUSUM %.1f reached %g for %.1f %% above it" % (
@@ -179,7 +183,7 @@ class Steering(object):
         for index in [index for index in self.fresh if index not in alive]:
             del self.fresh[index]
         best = self._best_rtt(alive, now, self.loss_window)
-        references = dict((index, self.reference(alive, now, self.loss_window, index)) for index in alive)
+        references = self._references(alive, now)
         for index in alive:
             if index in self.out:
                 continue
