@@ -87,7 +87,8 @@ def test_hysteresis_loss_between_half_and_the_whole_threshold_keeps_it_out():
     quality = make()
     play(quality, 30, loss=lambda index, t: 0.08 if index == 3 else 0.0)
     assert quality.in_rotation(range(4)) == [0, 1, 2]
-    # 2.2 % is under the 3 % that takes a tunnel out, over the 1.5 % that lets it back.
+    # 2.2 % (evenly) is just above the level, about 0.72 x the 3 % threshold, where the
+    # CUSUM's echoes weigh toward leaving rather than coming back: it stays out.
     seen = play(quality, 120, loss=lambda index, t: 0.022 if index == 3 else 0.0, start=30)
     assert seen == []
 
