@@ -49,22 +49,23 @@ class CommandTimeout(KernelError):
 class Scope(object):
     """What one reconcile may change. ``main_dsts`` None: every main-table route we own."""
 
-    def __init__(self, priorities, tables, nft_tables=None, main_dsts=None, addresses=()):
-        self.priorities, self.tables = priorities, tables
+    def __init__(self, priorities, tables, nft_tables=None, main_dsts=None, addresses=(), uplink_priorities=(1, 0)):
+        self.priorities, self.tables, self.uplink_priorities = priorities, tables, uplink_priorities
         self.nft_tables, self.main_dsts, self.addresses = nft_tables, main_dsts, set(addresses)
 
     @classmethod
     def bond(cls, spec):
         return cls(bspec.priority_range(spec["id"]), bspec.table_range(spec["id"]),
                    nft_tables={bspec.nft_table(spec["bond"])}, main_dsts=set(bspec.destinations(spec)),
-                   addresses={spec["local_bundle"]})
+                   addresses={spec["local_bundle"]}, uplink_priorities=bspec.uplink_priority_range(spec["id"]))
 
     @classmethod
     def host(cls, addresses):
-        return cls(bspec.all_priorities(), bspec.all_tables(), addresses=addresses)
+        return cls(bspec.all_priorities(), bspec.all_tables(), addresses=addresses,
+                   uplink_priorities=bspec.all_uplink_priorities())
 
     def has_rule(self, rule):
-        return self.priorities[0] <= rule.priority <= self.priorities[1]
+        return any(first <= rule.priority <= last for first, last in (self.priorities, self.uplink_priorities))
 
     def has_route(self, route):
         if route.table == bspec.MAIN_TABLE:
@@ -104,12 +105,16 @@ def parse_addresses(text):
 
 
 def parse_rules(text):
-    """Our policy rules (protocol 194), from ``ip -N -j rule show``."""
+    """Our policy rules (protocol 194), from ``ip -N -j rule show``: a tunnel's by fwmark,
+    an uplink's by one source address."""
     found = set()
     for rule in _json(text):
-        if str(rule.get("protocol")) != str(bspec.ROUTE_PROTOCOL) or "fwmark" not in rule:
+        if str(rule.get("protocol")) != str(bspec.ROUTE_PROTOCOL):
             continue
-        found.add(render.Rule(int(rule["priority"]), int(rule["fwmark"], 0), int(rule["table"])))
+        if "fwmark" in rule:
+            found.add(render.Rule(int(rule["priority"]), int(rule["fwmark"], 0), int(rule["table"])))
+        elif rule.get("src") not in (None, "all") and rule.get("srclen", 32) == 32:
+            found.add(render.Rule(int(rule["priority"]), None, int(rule["table"]), rule["src"]))
     return found
 
 
@@ -133,7 +138,8 @@ def parse_routes(text):
         else:
             hops = ((route["dev"], 1),) if "dev" in route else ()
         kind = ROUTE_TYPES.get(route.get("type"), str(route.get("type")))
-        parsed = render.Route(table, _dst(route["dst"]), int(route.get("metric", 0)), kind, hops, route.get("prefsrc"))
+        parsed = render.Route(table, _dst(route["dst"]), int(route.get("metric", 0)), kind, hops, route.get("prefsrc"),
+                              route.get("gateway") if "nexthops" not in route else None)
         found[parsed[:3]] = parsed
     return found
 
@@ -301,6 +307,8 @@ def route_command(verb, route):
         return " ".join(words)
     if route.src:
         words += ["src", route.src]
+    if route.via:
+        words += ["via", route.via]
     if len(route.nexthops) == 1:
         words += ["dev", route.nexthops[0][0]]
     else:
@@ -310,8 +318,14 @@ def route_command(verb, route):
 
 
 def rule_command(verb, rule):
-    return "rule %s priority %d fwmark %d table %d protocol %d" % (
-        verb, rule.priority, rule.mark, rule.table, bspec.ROUTE_PROTOCOL)
+    match = "fwmark %d" % rule.mark if rule.mark is not None else "from %s" % rule.src
+    return "rule %s priority %d %s table %d protocol %d" % (verb, rule.priority, match, rule.table, bspec.ROUTE_PROTOCOL)
+
+
+def _rule_order(rule):
+    # A fwmark rule and a source rule never share a priority of ours, but a hand-made one
+    # might: never compare None with a number.
+    return rule.priority, str(rule)
 
 
 def plan_changes(want, current, scope):
@@ -331,7 +345,7 @@ def plan_changes(want, current, scope):
         changes.nft_deleted.append(name)
         changes.summary.append("delete nftables table ip %s" % name)
     changes.nft_script = "\n".join(nft) + "\n" if nft else ""
-    for rule in sorted(want.rules - current.rules):
+    for rule in sorted(want.rules - current.rules, key=_rule_order):
         changes.ip_commands.append(rule_command("add", rule))
         changes.summary.append(rule_command("add", rule))
     for key, route in sorted(want.routes.items()):
@@ -341,7 +355,7 @@ def plan_changes(want, current, scope):
     for key in sorted(set(current.routes) - set(want.routes)):
         changes.ip_commands.append(route_command("del", current.routes[key]))
         changes.summary.append(route_command("del", current.routes[key]))
-    for rule in sorted(current.rules - want.rules):
+    for rule in sorted(current.rules - want.rules, key=_rule_order):
         changes.ip_commands.append(rule_command("del", rule))
         changes.summary.append(rule_command("del", rule))
     for address in sorted((scope.addresses & current.addresses) - want.addresses):
@@ -353,7 +367,7 @@ def plan_changes(want, current, scope):
 def describe(addresses, rules, routes, nft):
     """A stable text form of managed objects, for diffs."""
     lines = ["address %s/32 dev lo" % address for address in sorted(addresses)]
-    lines += [rule_command("add", rule).replace("rule add", "rule", 1) for rule in sorted(rules)]
+    lines += [rule_command("add", rule).replace("rule add", "rule", 1) for rule in sorted(rules, key=_rule_order)]
     lines += [route_command("replace", route).replace("route replace", "route", 1) for _key, route in sorted(routes.items())]
     for name, text in sorted(nft.items()):
         lines += text.rstrip("\n").splitlines()

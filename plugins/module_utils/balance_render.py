@@ -17,7 +17,9 @@ from . import safe_text as safe
 
 # kind: "unicast" or "unreachable"; nexthops: ((interface, weight), ...); src: preferred source.
 # A route is keyed by (table, dst, metric): one destination has several, by preference.
-Route = namedtuple("Route", "table dst metric kind nexthops src")
+# via: the next hop of a single-nexthop route (an uplink's gateway), else None.
+Route = namedtuple("Route", "table dst metric kind nexthops src via")
+Route.__new__.__defaults__ = (None,)
 # The last resort for the peer's addresses: never the default route, in clear.
 BACKSTOP_METRIC = 4294967295
 # The nft map holds one entry per weight unit; mirrors plan_rules.MAX_MAP_ENTRIES (a unit
@@ -26,7 +28,10 @@ BACKSTOP_METRIC = 4294967295
 MAX_MAP_ENTRIES = 256
 BOND_NAME = re.compile(r"[a-z][a-z0-9]*", re.ASCII)
 WHERE = "the data path (nftables, ip)"
-Rule = namedtuple("Rule", "priority mark table")
+# A tunnel's rule matches its fwmark (src None); an uplink's matches its source address (mark None).
+Rule = namedtuple("Rule", "priority mark table src")
+Rule.__new__.__defaults__ = (None,)
+UPLINK_NAME = re.compile(r"[a-z][a-z0-9]{0,14}", re.ASCII)
 # A tunnel's egress shaper: rate in bytes/s (what the kernel keeps of "rate <bits>bit"),
 # burst in bytes, latency in microseconds.
 Tbf = namedtuple("Tbf", "rate burst latency")
@@ -79,6 +84,16 @@ def check_spec(spec):
         if tunnel["weight"] < 1:
             raise safe.UnsafeValue("refusing to write weight %r into %s: expected a positive integer"
                                    % (tunnel["weight"], WHERE))
+    for uplink in bspec.uplinks(spec):
+        safe.shaped("uplink", uplink["name"], UPLINK_NAME, "an uplink name", WHERE)
+        safe.shaped("interface", uplink["interface"], safe.NAME, "an interface name", WHERE)
+        safe.shaped("address", uplink["address"], safe.IPV4, "an IPv4 address", WHERE)
+        if uplink.get("gateway") is not None:
+            safe.shaped("gateway", uplink["gateway"], safe.IPV4, "an IPv4 address", WHERE)
+        for field in ("index", "table", "rule_priority"):
+            safe.integer(field, uplink[field], WHERE)
+        for index in uplink["tunnels"]:
+            safe.integer("tunnels", index, WHERE)
     if spec.get("egress_rate") is not None:
         rate = safe.integer("egress_rate", spec["egress_rate"], WHERE)
         if not EGRESS_RATE_LIMITS[0] <= rate <= EGRESS_RATE_LIMITS[1]:
@@ -236,7 +251,22 @@ def desired(spec, live, up):
     for dst in bspec.destinations(spec):
         for route in _main_routes(spec, dst, carriers, spec["balance"] == "flow"):
             want.routes[route[:3]] = route
+    for uplink in bspec.uplinks(spec):
+        for route in _uplink_routes(uplink, up):
+            want.routes[route[:3]] = route
+        want.rules.add(Rule(uplink["rule_priority"], None, uplink["table"], uplink["address"]))
     return want
+
+
+def _uplink_routes(uplink, up):
+    """Everything from the uplink's address leaves by its interface; while the interface
+    is down (its route then cannot exist), ``unreachable`` answers rather than letting the
+    lookup fall through to the main table and out of another uplink."""
+    routes = [Route(uplink["table"], "0.0.0.0/0", BACKSTOP_METRIC, "unreachable", (), None)]
+    if uplink["interface"] in up:
+        routes.append(Route(uplink["table"], "0.0.0.0/0", 0, "unicast", ((uplink["interface"], 1),),
+                            uplink["address"], uplink.get("gateway")))
+    return routes
 
 
 def tbf(egress_rate):

@@ -62,6 +62,11 @@ SIDE_FIELDS = ("bond", "id", "role", "balance", "snat", "local_bundle", "peer_bu
                "local_networks", "peer_networks")
 TUNNEL_FIELDS = ("index", "interface", "local_address", "peer_address", "mark", "table",
                  "rule_priority", "weight")
+# A client's uplinks (plan_uplinks): the watchdog keeps each one's routing table and rule,
+# and takes its tunnels out at once when its interface loses carrier.
+UPLINK_FIELDS = ("index", "name", "interface", "address", "gateway", "table", "rule_priority", "tunnels")
+# Mirrors plan_uplinks (a unit test keeps them equal): uplink rules 14000 + 8*id + u.
+UPLINK_PRIORITY_BASE, UPLINK_PRIORITY_STRIDE = 14000, 8
 
 
 class SpecError(ValueError):
@@ -110,6 +115,7 @@ def from_side(side, probe=None, metrics_dir=METRICS_DIR, instance_run_dir=INSTAN
     spec = dict((field, side[field]) for field in SIDE_FIELDS)
     spec["version"] = FORMAT_VERSION
     spec["tunnels"] = [dict((field, tunnel[field]) for field in TUNNEL_FIELDS) for tunnel in side["tunnels"]]
+    spec["uplinks"] = [dict((field, uplink[field]) for field in UPLINK_FIELDS) for uplink in side.get("uplinks") or []]
     if spec["balance"] == "flowlet":
         spec["flowlet_gap"] = side.get("flowlet_gap") or FLOWLET_GAP_DEFAULT
     # Bits/s each tunnel interface may send (a tbf root qdisc the watchdog keeps); None: the
@@ -190,6 +196,32 @@ def table_range(bond_id):
 def priority_range(bond_id):
     first = PRIORITY_BASE + PRIORITY_STRIDE * bond_id
     return first, first + PRIORITY_STRIDE - 1
+
+
+def uplink_priority_range(bond_id):
+    first = UPLINK_PRIORITY_BASE + UPLINK_PRIORITY_STRIDE * bond_id
+    return first, first + UPLINK_PRIORITY_STRIDE - 1
+
+
+def all_uplink_priorities():
+    return UPLINK_PRIORITY_BASE, uplink_priority_range(MAX_BOND_ID)[1]
+
+
+def uplinks(spec):
+    """The spec's uplinks; a spec written before uplinks existed has none."""
+    return spec.get("uplinks") or []
+
+
+def riders_of(spec, rules_added):
+    """``[(uplink name, tunnel index, management socket)]`` of the client tunnels whose
+    uplink's source rule is among ``rules_added`` (render.Rule). An OpenVPN that connected
+    before its uplink's rule existed (a first deploy, a boot) sent its first packets by the
+    main table; a multihomed server keeps answering out of the interface those arrived on,
+    so such tunnels reconnect once the rule is there."""
+    sources = set(rule.src for rule in rules_added if rule.src)
+    paths = dict((tunnel["index"], tunnel.get("management")) for tunnel in spec["tunnels"])
+    return [(uplink["name"], index, paths[index]) for uplink in uplinks(spec) if uplink["address"] in sources
+            for index in uplink["tunnels"] if paths.get(index)]
 
 
 def all_tables():

@@ -12,8 +12,10 @@ seconds, writes the set it spreads over to ``/run/bonded-openvpn/balance/BOND.li
 its figures as metrics (balance_metrics). On a client, it makes the OpenVPN instance of a
 dead tunnel reconnect at once (over its management socket) rather than wait for
 keepalive's ping-restart, so a tunnel whose server restarted is back seconds after that
-server runs again. Stopping it leaves the
-data path as it is.
+server runs again. On a client with uplinks it keeps each uplink's table and source rule,
+reads each uplink's carrier every round (an uplink without it takes its tunnels out in
+that round, unprobed) and puts an uplink's route back when its interface returns.
+Stopping it leaves the data path as it is.
 
 It fails safe: an error in a round (a tool that prints something unexpected, a command
 that hangs and is killed at its timeout, a bug) is logged and the next round retries;
@@ -116,14 +118,14 @@ def _state(answer):
     return None, None
 
 
-def reconnect(path, kicked_at=None, timeout=MANAGEMENT_TIMEOUT):
+def reconnect(path, kicked_at=None, timeout=MANAGEMENT_TIMEOUT, force=False):
     """Makes the OpenVPN instance behind a management socket reconnect (``signal
     SIGUSR1``: restart the connection, keep the tun device) when it still believes it is
     connected (the far end restarted and it waits for ping-restart) or has been stuck in
     one state of its handshake for RECONNECT_EVERY seconds. Not when it has connected since
     ``kicked_at`` (wall clock of our last request), nor when its handshake moves on: then
-    the tunnel is coming back and a restart would only break it. Returns ``(done,
-    problem)``: done is "signalled", "connected" or "connecting"."""
+    the tunnel is coming back and a restart would only break it; ``force``: in any state.
+    Returns ``(done, problem)``: done is "signalled", "connected" or "connecting"."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     deadline = time.monotonic() + timeout
@@ -131,9 +133,11 @@ def reconnect(path, kicked_at=None, timeout=MANAGEMENT_TIMEOUT):
         sock.connect(path)
         sock.sendall(b"state\r\n")
         state, since = _state(_read_until(sock, (b"\nEND",), deadline))
-        if state == "CONNECTED" and kicked_at is not None and since is not None and since >= int(kicked_at):
+        if not force and state == "CONNECTED" and kicked_at is not None and since is not None \
+                and since >= int(kicked_at):
             return "connected", None
-        if state not in (None, "CONNECTED") and since is not None and time.time() - since < RECONNECT_EVERY:
+        if not force and state not in (None, "CONNECTED") and since is not None \
+                and time.time() - since < RECONNECT_EVERY:
             return "connecting", None
         sock.sendall(b"signal SIGUSR1\r\n")
         answer = _read_until(sock, (b"SUCCESS:", b"ERROR:"), deadline)
@@ -158,15 +162,27 @@ def read_link(interface):
     return {"ifindex": ifindex, "up": bool(flags & 0x1)}
 
 
+def read_carrier(interface):
+    """True when the interface is up and has carrier (the kernel refuses to read
+    ``carrier`` of a device that is administratively down), False otherwise."""
+    try:
+        with open(os.path.join(SYS_NET, interface, "carrier")) as handle:
+            return handle.read().strip() == "1"
+    except (IOError, OSError):
+        return False
+
+
 class Watchdog(object):
     def __init__(self, spec, run=None, prober=None, links=None, clock=time.monotonic,
-                 run_dir=bspec.RUN_DIR, notifier=None, sleep=time.sleep, reconnector=None, counters=None):
+                 run_dir=bspec.RUN_DIR, notifier=None, sleep=time.sleep, reconnector=None, counters=None,
+                 carrier=None):
         self.spec, self.clock, self.run_dir, self.sleep = spec, clock, run_dir, sleep
         settings = bspec.check_probe(spec["probe"])
         self.interval, self.timeout = settings["interval"], settings["timeout"]
         self.run = run or run_command
         self.prober = prober or balance_probe.Sampler(self.interval, settings["probes"])
         self.links, self.notify = links or read_link, notify if notifier is None else notifier
+        self.carrier, self.uplinks_up, self.seen_uplinks = carrier or read_carrier, {}, None
         self.reconnect, self.counters = reconnector or reconnect, counters or metrics.interface_counters
         self.kernel = kernel.Kernel(self._bounded_run, run_dir)
         self.scope = kernel.Scope.bond(spec)
@@ -187,11 +203,31 @@ class Watchdog(object):
             raise kernel.CommandTimeout("round over its %.0f s budget before '%s'" % (ROUND_BUDGET, " ".join(argv)))
         return self.run(argv, data, timeout=left)
 
+    def uplink_round(self):
+        """Which tunnels ride an uplink without carrier ({index: why}); logs each uplink
+        that goes or comes back. Such tunnels are not probed: they leave at once, not
+        after a probe timeout, all of them in the same round."""
+        stranded = {}
+        for uplink in bspec.uplinks(self.spec):
+            up = self.carrier(uplink["interface"])
+            name = "uplink %s (%s)" % (uplink["name"], uplink["interface"])
+            if self.uplinks_up.get(uplink["name"], True) != up:
+                log(INFO if up else WARNING, "%s %s: tunnels %s" % (
+                    name, "has carrier again" if up else "is down or has no carrier",
+                    ", ".join(str(index) for index in uplink["tunnels"])))
+            self.uplinks_up[uplink["name"]] = up
+            if not up:
+                for index in uplink["tunnels"]:
+                    stranded[index] = "%s is down or has no carrier" % name
+        return stranded
+
     def probe_round(self):
         """Observes every tunnel once; returns the interfaces' state and the transitions."""
         links = dict((t["interface"], self.links(t["interface"])) for t in self.spec["tunnels"])
+        stranded = self.uplink_round()
         targets = dict((t["index"], (t["peer_address"], links[t["interface"]]["ifindex"]))
-                       for t in self.spec["tunnels"] if (links[t["interface"]] or {}).get("up"))
+                       for t in self.spec["tunnels"]
+                       if (links[t["interface"]] or {}).get("up") and t["index"] not in stranded)
         results = self.prober(targets, self.timeout) if targets else {}
         now = self.clock()
         transitions = []
@@ -209,7 +245,7 @@ class Watchdog(object):
                 if known:
                     self.quality.count(index, *((steering.LEAVE, steering.DEAD) if change == "down"
                                                 else (steering.RETURN, steering.ALIVE)))
-                transitions.append((tunnel, change, self._why(tunnel, result)))
+                transitions.append((tunnel, change, stranded.get(index) or self._why(tunnel, result)))
         return links, transitions
 
     def _why(self, tunnel, result):
@@ -239,11 +275,15 @@ class Watchdog(object):
             reasons.append("spreading over %s" % (",".join(str(i) for i in spread)))
         if links != self.seen_links and self.seen_links is not None:
             reasons.append("tunnel interfaces changed")
+        if self.uplinks_up != self.seen_uplinks and self.seen_uplinks is not None:
+            # An uplink that comes back needs its route again (the kernel dropped it).
+            reasons.append("uplinks changed")
         if self.verified_at is None or now - self.verified_at >= self.verify_every:
             reasons.append("periodic check")
         if reasons:
             self.reconcile(reasons)
             self.spread, self.seen_links, self.verified_at = spread, links, now
+            self.seen_uplinks = dict(self.uplinks_up)
         self.write_metrics(now, alive)
         # Last: slow management sockets must not delay taking a dead tunnel out.
         self.reconnect_dead(now)
@@ -268,6 +308,16 @@ class Watchdog(object):
                     index, tunnel["interface"], "told its OpenVPN to reconnect now (and every %g s while dead)"
                     % RECONNECT_EVERY if problem is None else "could not tell its OpenVPN to reconnect: %s" % problem))
 
+    def reconnect_riders(self, rules_added):
+        """Tunnels that may have connected before their uplink's rule (at boot) reconnect through it."""
+        done = []
+        for uplink, index, path in bspec.riders_of(self.spec, rules_added):
+            state, problem = self.reconnect(path, force=True)
+            done.append("%d%s" % (index, "" if problem is None else " (%s)" % problem))
+            self.kicks.pop(index, None)
+        if done:
+            log(INFO, "uplink rules in place: told tunnels %s to reconnect through their uplinks" % ", ".join(done))
+
     def write_metrics(self, now, alive):
         figures = metrics.collect(self.spec, alive, self.rotation, self.quality, now, self.counters)
         outputs = [(metrics.json_path(self.spec["bond"], self.run_dir), json.dumps(figures, sort_keys=True) + "\n")]
@@ -290,6 +340,7 @@ class Watchdog(object):
         if changes:
             self.kernel.apply(changes)
             log(INFO, "%s; applied: %s" % ("; ".join(reasons), "; ".join(changes.summary)))
+            self.reconnect_riders(want.rules - current.rules)
         self.shape(current.interfaces, reasons)
         text = bspec.format_live(self.spec, self.rotation)
         if text != self.live_text:

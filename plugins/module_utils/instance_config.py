@@ -38,9 +38,17 @@ def digest(text):
 def _transport(side, tunnel, port):
     if side["role"] == "server":
         proto = "tcp-server" if side["proto"] == "tcp" else "udp"
-        return ["proto %s" % proto, "port %s" % port, "tls-server"]
+        # With several addresses dialed, a reply must leave from the one its packet came to.
+        return ["proto %s" % proto, "port %s" % port] + (["multihome"] if side.get("multihome") else []) + ["tls-server"]
     proto = "tcp-client" if side["proto"] == "tcp" else "udp"
-    return ["proto %s" % proto, "remote %s %s" % (safe.word("remote", side["remote"]), port), "nobind", "tls-client"]
+    lines = ["proto %s" % proto, "remote %s %s" % (safe.word("remote", tunnel.get("remote") or side["remote"]), port)]
+    if tunnel.get("client_underlay"):
+        # Bound to its uplink's address (any free port): the uplink's policy rule matches
+        # that source, so keepalives and reconnects leave by the uplink too.
+        lines += [_directive("local", tunnel["client_underlay"]), "lport 0"]
+    else:
+        lines.append("nobind")
+    return lines + ["tls-client"]
 
 
 def _integer(field, value):

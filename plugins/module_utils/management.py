@@ -21,11 +21,11 @@ END_MARKER = "END"
 
 def empty_state(path, error=None):
     return {"socket": path, "state": None, "connected": None, "since": None,
-            "local_ip": None, "remote_ip": None, "remote_port": None, "error": error}
+            "local_ip": None, "remote_ip": None, "remote_port": None, "local_real_ip": None, "error": error}
 
 
 def parse_state(path, text):
-    """Reads the answer to ``state``: ``time,STATE,detail,local_ip,remote_ip,remote_port,...``.
+    """Reads the answer to ``state``: ``time,STATE,detail,local_ip,remote_ip,remote_port,local_real_ip,...``.
 
     Lines starting with ``>`` are notifications (the greeting, logs) and are skipped; an
     answer without ``END`` is incomplete and reported as an error.
@@ -51,6 +51,7 @@ def parse_state(path, text):
             "local_ip": (fields[3] if len(fields) > 3 else "") or None,
             "remote_ip": (fields[4] if len(fields) > 4 else "") or None,
             "remote_port": int(fields[5]) if len(fields) > 5 and fields[5].isdigit() else None,
+            "local_real_ip": (fields[6] if len(fields) > 6 else "") or None,
             "error": None,
         })
     if result["state"] is None and result["error"] is None:

@@ -125,6 +125,7 @@ def instance_facts(text):
         "role": role,
         "port": port,
         "remote": _first(directives, "remote") if role == "client" else None,
+        "local": _first(directives, "local"),
         "proto": _proto(raw_proto),
         "proto_directive": raw_proto,
         "dev": _first(directives, "dev"),

@@ -96,6 +96,7 @@ def compare(bond, client_facts, server_facts, plan=None):
     for index in sorted(set(ctunnels) | set(stunnels) | set(planned)):
         found += _tunnel_checks(bond, index, ctunnels.get(index), stunnels.get(index),
                                 planned.get(index), plan, client, server, sides)
+    found += uplinks_down(bond, plan, found)
     return _rows(bond, client, server, plan, found), found
 
 
@@ -157,7 +158,7 @@ def _tunnel_checks(bond, index, ctun, stun, planned, plan, client, server, sides
     runtime = _runtime_checks(bond, index, ctun, stun, sides)
     if runtime:
         return runtime
-    return _probe_check(bond, index, ctun, stun, sides)
+    return _uplink_check(bond, index, ctun, stun, planned, plan) + _probe_check(bond, index, ctun, stun, sides)
 
 
 def _presence(tunnel):
@@ -210,9 +211,14 @@ def _static_checks(bond, index, ccfg, scfg, planned, plan, client, server, sides
     if plan and (ccfg["dev"] != planned["interface"] or scfg["dev"] != planned["interface"]):
         add("dev", ccfg["dev"], scfg["dev"], "interface name differs from the plan's: %s" % rerun,
             planned["interface"])
-    if plan and ccfg["remote"] != str(plan.get("remote")):
-        add("remote", ccfg["remote"], None, "the client dials another host than the plan's remote: %s" % rerun,
-            plan.get("remote"))
+    premote = ((planned or {}).get("remote") or plan.get("remote")) if plan else None
+    if plan and ccfg["remote"] != str(premote):
+        add("remote", ccfg["remote"], None, "the client dials another host than the plan's remote%s: %s"
+            % (_over(planned), rerun), premote)
+    if plan and planned and ccfg.get("local") != planned.get("client_underlay"):
+        add("local", ccfg.get("local"), None, "the client's OpenVPN is bound to another address than %s: %s" % (
+            "its uplink's (OpenVPN 'local')" if planned.get("uplink") else "none (nobind), as the plan has no "
+            "uplinks", rerun), planned.get("client_underlay"))
     found += _ifconfig_check(bond, index, ccfg, scfg, planned, rerun)
     found += _pin_check(bond, index, ccfg, scfg, client, server, sides)
     if ccfg["data_ciphers"] != scfg["data_ciphers"]:
@@ -224,6 +230,53 @@ def _static_checks(bond, index, ccfg, scfg, planned, plan, client, server, sides
             "the ends hold different or missing tls-crypt keys (bonds/%s/tls-crypt.key): re-run site.yml to copy "
             "the server's key to the client" % bond)
     return found
+
+
+def _over(planned):
+    return " over uplink '%s'" % planned["uplink"] if (planned or {}).get("uplink") else ""
+
+
+def _uplink_check(bond, index, ctun, stun, planned, plan):
+    """Both ends see tunnel k ride its uplink: the client sends from the uplink's address
+    and the server receives from it (unless the uplink is behind NAT)."""
+    if not (planned and planned.get("uplink")):
+        return []
+    uplink = _uplink_of(plan, planned["uplink"])
+    want = planned["client_underlay"]
+    sent_from = ctun["management"].get("local_real_ip")
+    seen_from = stun["management"].get("remote_ip")
+    wrong_client = sent_from is not None and sent_from != want
+    wrong_server = not uplink.get("nat") and seen_from is not None and seen_from != want
+    if not (wrong_client or wrong_server):
+        return []
+    return [mismatch(bond, index, "uplink", sent_from, seen_from,
+                     "tunnel %d should ride uplink '%s' (%s, from %s): %s; check the uplink's address on %s and its "
+                     "policy rule ('ip rule show'), or set nat: true on an uplink behind NAT"
+                     % (index, uplink["name"], uplink["interface"], want,
+                        "the server sees it from %s" % seen_from if wrong_server else "the client sends from %s"
+                        % sent_from, uplink["interface"]), plan=want)]
+
+
+def _uplink_of(plan, name):
+    for uplink in (plan or {}).get("uplinks") or []:
+        if uplink["name"] == name:
+            return uplink
+    return {"name": name, "interface": "?"}
+
+
+def uplinks_down(bond, plan, found):
+    """A bond-level line for each uplink none of whose tunnels is connected: what an
+    operator looks at first when an ISP fails."""
+    broken = set(m["tunnel"] for m in found if m["tunnel"] is not None and m["field"] in ("management", "interface"))
+    lines = []
+    for uplink in (plan or {}).get("uplinks") or []:
+        if uplink["tunnels"] and set(uplink["tunnels"]) <= broken:
+            lines.append(mismatch(bond, None, "uplink_down", uplink["name"], None,
+                                  "uplink '%s' (%s, %s): none of its tunnels %s is connected; the bond runs on its "
+                                  "other uplinks. Check the link, its gateway and the route to %s"
+                                  % (uplink["name"], uplink["interface"], uplink["address"],
+                                     ", ".join(str(k) for k in uplink["tunnels"]), uplink["remote"])))
+    return lines
 
 
 def _digest(value):
@@ -384,6 +437,7 @@ def _rows(bond, client, server, plan, found):
         cside, sside = _row_side(ctunnels.get(index), clive), _row_side(stunnels.get(index), slive)
         port = sside["port"] or cside["port"] or (planned.get(index) or {}).get("port")
         rows.append({"bond": bond, "tunnel": index, "instance": "%s-%d" % (bond, index), "port": port,
+                     "uplink": (planned.get(index) or {}).get("uplink"),
                      "proto": ((stunnels.get(index) or ctunnels.get(index) or {}).get("config") or {}).get("proto")
                      or (plan or {}).get("proto"),
                      "client": cside, "server": sside, "mismatches": fields, "ok": not fields})
@@ -401,11 +455,14 @@ def summary_lines(rows, mismatches):
     """One readable line per tunnel, then one per bond-level mismatch."""
     lines = []
     for row in rows:
-        lines.append("%s k=%-2d port %s/%s | client %s| server %s| %s" % (
-            row["bond"], row["tunnel"], row["port"] or "?", row["proto"] or "?", _side_text(row["client"]),
+        lines.append("%s k=%-2d port %s/%s%s | client %s| server %s| %s" % (
+            row["bond"], row["tunnel"], row["port"] or "?", row["proto"] or "?",
+            " uplink %s" % row["uplink"] if row.get("uplink") else "", _side_text(row["client"]),
             _side_text(row["server"]), "ok" if row["ok"] else "MISMATCH " + ",".join(row["mismatches"])))
     for item in mismatches:
-        if item["tunnel"] is None:
+        if item["field"] == "uplink_down":
+            lines.append("%s UPLINK DOWN: %s" % (item["bond"], item["hint"]))
+        elif item["tunnel"] is None:
             lines.append("%s bond-level MISMATCH %s: client=%s server=%s" % (
                 item["bond"], item["field"], _show(item["client"]), _show(item["server"])))
     return lines

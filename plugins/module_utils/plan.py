@@ -23,6 +23,7 @@ from ansible_collections.bonded.openvpn.plugins.module_utils import plan_cross a
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_rules as rules
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_shapes as shapes
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_underlay as underlay
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_uplinks as uplinks
 
 DEFAULT_POOL = "10.255.0.0/16"
 TABLE_BASE = 10000
@@ -94,6 +95,7 @@ def _check_bond(bond, hosts, block_count):
     errors += rules.check_shaper(bond.get("shaper"))
     errors += rules.check_egress_rate(bond.get("egress_rate"), bond.get("shaper"))
     errors += rules.check_remote(bond.get("remote"))
+    errors += uplinks.check(bond.get("uplinks"), tunnels, bond.get("weights"))
     server = bond.get("server")
     if bond.get("remote") is None and shapes.is_inventory_host(server) and server in hosts:
         errors += rules.check_default_remote(server, hosts[server])
@@ -136,13 +138,14 @@ def validate(bonds, pool, hosts):
               + cross.check_networks(cross.owned_networks(checked), pool_network)
               + underlay.check_destinations(checked)
               + underlay.check_capture(checked, hosts)
-              + underlay.check_pool(checked, hosts, pool_network))
+              + underlay.check_pool(checked, hosts, pool_network)
+              + uplinks.check_hosts(checked))
     if errors:
         raise PlanError(errors)
     return pool_network
 
 
-def _tunnel(bond, block, weights, index):
+def _tunnel(bond, block, weights, index, uplink, remote):
     instance = "%s-%d" % (bond["name"], index)
     return {
         "index": index,
@@ -156,13 +159,23 @@ def _tunnel(bond, block, weights, index):
         "table": TABLE_BASE + 100 * bond["id"] + index,
         "rule_priority": RULE_PRIORITY_BASE + 32 * bond["id"] + index,
         "weight": weights[index],
+        "uplink": uplink["name"] if uplink else None,
+        "remote": uplink["remote"] if uplink else remote,
+        "client_underlay": uplink["address"] if uplink else None,
     }
 
 
 def _weights(bond):
+    packet_like = bond.get("balance", "packet") in ("packet", "flowlet")
+    if not bond.get("weights") and bond.get("uplinks"):
+        limits = (rules.MAX_MAP_ENTRIES, rules.MAX_MAP_ENTRIES) if packet_like else (
+            rules.MAX_NEXTHOP_WEIGHT * rules.MAX_TUNNELS, rules.MAX_NEXTHOP_WEIGHT)
+        derived = uplinks.weights(bond["uplinks"], uplinks.assignment(bond["uplinks"], bond["tunnels"]), *limits)
+        if derived:
+            return derived
     weights = list(bond.get("weights") or [1] * bond["tunnels"])
     # Packet mode repeats each mark weight times in the nft map: the smallest equal ratio.
-    return rules.reduce_weights(weights) if bond.get("balance", "packet") in ("packet", "flowlet") else weights
+    return rules.reduce_weights(weights) if packet_like else weights
 
 
 def _bond(bond, pool, hosts):
@@ -178,7 +191,10 @@ def _bond(bond, pool, hosts):
     planned["server_bundle"] = shapes.dotted(block + SERVER_BUNDLE_OFFSET)
     planned["client_bundle"] = shapes.dotted(block + CLIENT_BUNDLE_OFFSET)
     planned["target"] = "bonded-openvpn-%s.target" % bond["name"]
-    planned["tunnel_list"] = [_tunnel(bond, block, weights, k) for k in range(bond["tunnels"])]
+    planned["uplinks"] = uplinks.planned(bond, planned["remote"], TABLE_BASE)
+    riders = dict((k, uplink) for uplink in planned["uplinks"] for k in uplink["tunnels"])
+    planned["tunnel_list"] = [_tunnel(bond, block, weights, k, riders.get(k), planned["remote"])
+                              for k in range(bond["tunnels"])]
     return planned
 
 
@@ -220,6 +236,10 @@ def _side(bond, role):
         "weights": bond["weights"],
         "target": bond["target"],
         "tunnels": tunnels,
+        "uplinks": bond["uplinks"] if role == "client" else [],
+        # Several server addresses dialed (one per uplink): a UDP server must answer each
+        # from the address it was dialed at, not from the one its route would pick.
+        "multihome": role == "server" and bond["proto"] == "udp" and len(set(u["remote"] for u in bond["uplinks"])) > 1,
     }
 
 

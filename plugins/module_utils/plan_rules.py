@@ -46,6 +46,7 @@ OPTIONAL_FIELDS = {
     "shaper": None,
     "egress_rate": None,
     "flowlet_gap": None,
+    "uplinks": None,
 }
 KNOWN_FIELDS = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
 NETWORK_FIELDS = ("server_networks", "client_networks")

@@ -25,6 +25,19 @@ def _dial(label, bond, hosts):
     return hosts[bond["server"]], "%s field 'remote' (defaulted from ansible_host of %r)" % (label, bond["server"])
 
 
+def _uplink_addresses(label, bond):
+    """What the client's uplinks add: its own addresses on them, their next hops, and the
+    server addresses it dials over them."""
+    found = []
+    for uplink in bond.get("uplinks") or []:
+        where = "%s uplink '%s'" % (label, uplink["name"])
+        found.append((uplink["address"], "%s field 'address'" % where))
+        for field in ("gateway", "remote"):
+            if uplink.get(field) is not None:
+                found.append((uplink[field], "%s field '%s'" % (where, field)))
+    return found
+
+
 def endpoints(bonds, hosts):
     """(host, address as int, where it comes from) for each IP address a bond's tunnels use,
     once for each end of the bond."""
@@ -32,7 +45,7 @@ def endpoints(bonds, hosts):
     for label, bond in bonds:
         dial, dial_source = _dial(label, bond, hosts)
         client_source = "ansible_host of %r, client of %s" % (bond["client"], label)
-        for value, source in ((dial, dial_source), (hosts[bond["client"]], client_source)):
+        for value, source in [(dial, dial_source), (hosts[bond["client"]], client_source)] + _uplink_addresses(label, bond):
             address = shapes.ipv4(value)
             if address is not None:
                 for host in (bond["server"], bond["client"]):
@@ -76,6 +89,7 @@ def check_pool(bonds, hosts, pool):
         sources.append((dial, dial_source))
         for role in ("server", "client"):
             sources.append((hosts[bond[role]], "ansible_host of %r, %s of %s" % (bond[role], role, label)))
+        sources += _uplink_addresses(label, bond)
     errors, seen = [], set()
     for value, source in sources:
         address = shapes.ipv4(value)

@@ -28,6 +28,11 @@ description:
   - Removes everything of bonds that no longer name this host, and of tunnels beyond a
     lowered N. The cost does not grow with the number of tunnels or bonds - three kernel
     calls apply all changes (one atomic C(nft -f) among them).
+  - On a client whose bond has C(uplinks), gives each uplink a routing table (its route out of
+    its interface, C(unreachable) behind it) and an C(ip rule from <address>), so the uplink's
+    OpenVPN instances leave by it whatever the main table says; tunnels that connected before
+    their uplink's rule existed (the tunnels role starts them first) are told to reconnect
+    through it.
   - Routes and rules it owns carry protocol 194; it never touches others.
   - Fails safe. When any step fails after the host was changed (C(nft -f) refusing the new
     table, say), it puts back the previous specs and watchdog code, brings the kernel back to
@@ -301,22 +306,28 @@ def check_remotes(module, sides):
     for side in sides:
         if side.get("role") != "client" or not side.get("remote"):
             continue
-        addresses = resolve_ipv4(side["remote"])
-        if addresses is None:
-            module.warn("bond '%s': field 'remote': %r does not resolve on this host, so it cannot be checked "
-                        "against the bond's routes; the tunnels cannot connect until it resolves"
-                        % (side["bond"], side["remote"]))
-            continue
-        fields = [("%s/32" % side["peer_bundle"], "bonded_openvpn_pool", "the peer's bundle address")]
-        fields += [(network, "server_networks", "a network behind the server") for network in side["peer_networks"]]
-        for destination, field, what in fields:
-            network = ipaddress.ip_network(destination, strict=False)
-            for address in addresses:
-                if address in network:
-                    module.fail_json(msg="bond '%s': field '%s': %s (%s) covers %s, the address remote %r resolves "
-                                         "to on this host; the bond would carry its own tunnels. Dial the server at "
-                                         "an address outside the bond's routes or change '%s' (nothing was changed)"
-                                     % (side["bond"], field, destination, what, address, side["remote"], field))
+        # Each uplink may dial its own server address: every one is checked.
+        remotes = [side["remote"]] + [u["remote"] for u in side.get("uplinks") or [] if u.get("remote")]
+        for remote in sorted(set(remotes), key=remotes.index):
+            _check_remote(module, side, remote)
+
+
+def _check_remote(module, side, remote):
+    addresses = resolve_ipv4(remote)
+    if addresses is None:
+        module.warn("bond '%s': field 'remote': %r does not resolve on this host, so it cannot be checked "
+                    "against the bond's routes; the tunnels cannot connect until it resolves" % (side["bond"], remote))
+        return
+    fields = [("%s/32" % side["peer_bundle"], "bonded_openvpn_pool", "the peer's bundle address")]
+    fields += [(network, "server_networks", "a network behind the server") for network in side["peer_networks"]]
+    for destination, field, what in fields:
+        network = ipaddress.ip_network(destination, strict=False)
+        for address in addresses:
+            if address in network:
+                module.fail_json(msg="bond '%s': field '%s': %s (%s) covers %s, the address remote %r resolves "
+                                     "to on this host; the bond would carry its own tunnels. Dial the server at "
+                                     "an address outside the bond's routes or change '%s' (nothing was changed)"
+                                 % (side["bond"], field, destination, what, address, remote, field))
 
 
 class WithoutPreserved(object):
@@ -366,11 +377,23 @@ def converge_kernel(module, specs, deployed, lives=None, kept=()):
                             after=kernel.describe(want.addresses, want.rules, want.routes, want.nft))
             if changes and not module.check_mode:
                 krn.apply(changes)
+                summary = summary + reconnect_riders(specs, want.rules - current.rules)
             break
         except kernel.KernelError:
             if attempt == 2:
                 raise
     return summary, diff, lives
+
+
+def reconnect_riders(specs, rules_added):
+    """Client tunnels that connected before their uplink's rule existed (the tunnels role
+    starts them first) reconnect through the uplink now: see balance_spec.riders_of."""
+    done = []
+    for bond, spec in sorted(specs.items()):
+        for uplink, index, path in bspec.riders_of(spec, rules_added):
+            state, problem = balance_watchdog.reconnect(path, force=True)
+            done.append("tunnel %s-%d (uplink %s): %s" % (bond, index, uplink, problem or "told to reconnect through it"))
+    return done
 
 
 def _unit_state(states, bond, key):

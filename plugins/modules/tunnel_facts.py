@@ -182,7 +182,8 @@ ansible_facts:
                 config:
                   description:
                     - What the instance config says. Keys C(present), C(path), C(error), C(role), C(port) (server C(port), client
-                      C(remote) port), C(remote), C(proto) (V(udp) or V(tcp)), C(proto_directive) (as written), C(dev),
+                      C(remote) port), C(remote), C(local) (the address a client on an uplink binds to, else null),
+                      C(proto) (V(udp) or V(tcp)), C(proto_directive) (as written), C(dev),
                       C(local_address) and C(peer_address) (from C(ifconfig)), C(peer_fingerprints) (upper-case list),
                       C(data_ciphers) (upper-case), C(cert), C(cert_fingerprint), C(tls_crypt), C(tls_crypt_sha256),
                       C(management), C(status).
@@ -203,7 +204,9 @@ ansible_facts:
                   description:
                     - The answer to C(state) on the management socket. Keys C(socket), C(state) (for example
                       V(CONNECTED), V(WAIT), V(RECONNECTING)), C(connected) (bool), C(since) (epoch seconds),
-                      C(local_ip), C(remote_ip), C(remote_port), C(error). C(state) and C(connected) are null with
+                      C(local_ip), C(remote_ip) and C(remote_port) (the peer's real address, as this end sees it),
+                      C(local_real_ip) (the underlay address this end sends from, when OpenVPN reports it), C(error).
+                      C(state) and C(connected) are null with
                       C(error) set when the socket is missing or silent.
                   type: dict
                 dco:
@@ -240,6 +243,7 @@ ansible_facts:
                 role: server
                 port: 1194
                 remote: null
+                local: null
                 proto: udp
                 proto_directive: udp
                 dev: bo-paris-0
@@ -280,6 +284,7 @@ ansible_facts:
                 local_ip: 10.255.1.1
                 remote_ip: 10.89.1.3
                 remote_port: 1194
+                local_real_ip: null
                 error: null
               probe: {sent: 1, received: 1, rtt_ms: 0.412, error: null}
               dco: {active: false, interface_kind: tun, reason: "the kernel has no DCO module (neither ovpn nor ovpn_dco_v2); ..."}
@@ -389,7 +394,7 @@ def query_interfaces(reader):
 
 
 def read_config(reader, path):
-    facts = dict.fromkeys(("role", "port", "remote", "proto", "proto_directive", "dev", "local_address",
+    facts = dict.fromkeys(("role", "port", "remote", "local", "proto", "proto_directive", "dev", "local_address",
                            "peer_address", "peer_fingerprints", "data_ciphers", "cert", "cert_fingerprint",
                            "tls_crypt", "tls_crypt_sha256", "management", "status"))
     facts.update({"present": path is not None, "path": path, "error": None})

@@ -23,6 +23,10 @@ description:
     data ciphers and tls-crypt keys equal; both units active; both interfaces up with the
     configured address; both management interfaces report CONNECTED; with probes, echo
     replies over the tunnel."
+  - "Over uplinks (a bond with C(uplinks)): the client's instance is bound to its uplink's
+    address (config C(local)) and dials the uplink's server address, OpenVPN sends from that
+    address, and the server sees the peer at it (not compared for an uplink with C(nat));
+    an uplink none of whose tunnels is connected is named in one bond-level line."
   - Checks run in stages so that a mismatch names its cause rather than its echoes - a
     missing config hides the rest of that tunnel, and the runtime checks (interface,
     management, probe) run only when the configs agree and both units are active.
@@ -114,9 +118,12 @@ mismatches:
       type: int
     field:
       description:
-        - What disagrees. Bond-level V(facts), V(role), V(count), V(certificate), V(balance_live);
-          per tunnel V(config), V(port), V(proto), V(dev), V(remote), V(ifconfig), V(peer_fingerprint),
-          V(data_ciphers), V(tls_crypt_key), V(unit), V(interface), V(interface_address), V(management), V(probe).
+        - What disagrees. Bond-level V(facts), V(role), V(count), V(certificate), V(balance_live),
+          V(uplink_down) (none of an uplink's tunnels is connected; the hint names the uplink);
+          per tunnel V(config), V(port), V(proto), V(dev), V(remote), V(local) (the address a client on an uplink
+          binds to), V(ifconfig), V(peer_fingerprint), V(data_ciphers), V(tls_crypt_key), V(unit), V(interface),
+          V(interface_address), V(management), V(uplink) (the client sends from, or the server sees the peer at,
+          another address than the tunnel's uplink's), V(probe).
       type: str
     client:
       description: The client's value (null when unknown).
@@ -163,6 +170,9 @@ table:
       type: int
     proto:
       description: V(udp) or V(tcp).
+      type: str
+    uplink:
+      description: The uplink the plan puts this tunnel on; null for a bond without uplinks or without a plan.
       type: str
     client:
       description:

@@ -99,3 +99,12 @@ def test_every_molecule_fleet_passes_the_planner(scenario, bonds, pool, hostvars
 
 def test_the_molecule_fleets_are_found():
     assert len(molecule_inventories()) >= 4
+
+
+def test_the_multi_wan_example_spreads_its_tunnels_over_three_uplinks_by_capacity():
+    hostvars = load_hostvars(os.path.join("examples", "multi-wan"))
+    bond = plan_of(hostvars)[0]
+    assert [t["uplink"] for t in bond["tunnel_list"]] == ["fibre", "dsl", "lte"] * 2
+    assert bond["weights"] == [3, 2, 1, 3, 2, 1]
+    client = bond_sides([bond], "porto1")[0]
+    assert [(u["name"], u["tunnels"]) for u in client["uplinks"]] == [("fibre", [0, 3]), ("dsl", [1, 4]), ("lte", [2, 5])]

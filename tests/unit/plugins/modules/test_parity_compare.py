@@ -35,7 +35,7 @@ def tunnel_entry(role, tunnel):
         "instance": tunnel["instance"],
         "config": {
             "present": True, "path": "%s/instances/%s.conf" % (CONFIG_DIR, tunnel["instance"]), "error": None,
-            "role": role, "port": tunnel["port"], "remote": HOSTS["hq1"] if role == "client" else None,
+            "role": role, "port": tunnel["port"], "remote": HOSTS["hq1"] if role == "client" else None, "local": None,
             "proto": "udp", "proto_directive": "udp", "dev": tunnel["interface"],
             "local_address": tunnel["%s_address" % role], "peer_address": tunnel["%s_address" % other],
             "peer_fingerprints": [FINGERPRINTS[other]],
@@ -55,7 +55,7 @@ def tunnel_entry(role, tunnel):
                       "rx_packets": 5, "rx_bytes": 420, "tx_packets": 6, "tx_bytes": 504},
         "management": {"socket": runtime + "/management.sock", "state": "CONNECTED", "connected": True,
                        "since": 1732650000, "local_ip": tunnel["%s_address" % role], "remote_ip": HOSTS["hq1"],
-                       "remote_port": tunnel["port"], "error": None},
+                       "remote_port": tunnel["port"], "local_real_ip": None, "error": None},
         "probe": {"sent": 1, "received": 1, "rtt_ms": 0.4, "error": None},
         "dco": {"active": False, "interface_kind": "tun", "reason": "the kernel has no DCO module"},
     }

@@ -18,7 +18,8 @@ GREETING = ">INFO:OpenVPN Management Interface Version 5 -- type 'help' for more
 def test_connected_state():
     state = management.parse_state("/s", GREETING + "1732650000,CONNECTED,SUCCESS,10.255.1.1,203.0.113.10,1194,,\r\nEND\r\n")
     assert state == {"socket": "/s", "state": "CONNECTED", "connected": True, "since": 1732650000,
-                     "local_ip": "10.255.1.1", "remote_ip": "203.0.113.10", "remote_port": 1194, "error": None}
+                     "local_ip": "10.255.1.1", "remote_ip": "203.0.113.10", "remote_port": 1194, "local_real_ip": None,
+                     "error": None}
 
 
 def test_waiting_state_with_notifications_interleaved():
