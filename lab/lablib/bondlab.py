@@ -5,6 +5,9 @@ iperf3 between the hosts. Used by bench/links and the links gate:
                                         (links: HTB per tunnel port, both directions)
 
 Networks PREFIX-wan / -lan-a / -lan-b on BASE.0/24, BASE+1, BASE+2 (BASE e.g. "172.31.100").
+With wans=3 (uplinks, lablib/uplinks.py), PREFIX-wan1 and -wan2 on BASE+3 and BASE+4 too:
+client .11 and server .12 on each, wan (BASE+0) still every gateway's first network so
+that it keeps the main default route and the Links fixture's device.
 """
 import json
 import os
@@ -23,14 +26,17 @@ def _subnet(base, offset):
 
 
 class BondLab(object):
-    def __init__(self, prefix, base, workdir, keep=False):
+    def __init__(self, prefix, base, workdir, keep=False, wans=1):
         self.prefix, self.workdir = prefix, workdir
         self.wan, self.lan_a, self.lan_b = _subnet(base, 0), _subnet(base, 1), _subnet(base, 2)
+        subnets = [self.wan] + [_subnet(base, 2 + u) for u in range(1, wans)]
+        self.wans = [{"subnet": net, "client": net + ".11", "server": net + ".12"} for net in subnets]
+        self._uplink_devices = None
         self.client, self.server = prefix + "client", prefix + "server"
         self.sender, self.receiver = prefix + "lan-a", prefix + "lan-b"
         self.lab = Lab(keep=keep, label="bonded-openvpn-lab=" + prefix.rstrip("-"))
         self.links = linkslib.Links({self.client: self.wan + ".12", self.server: self.wan + ".11"})
-        self.tunnels, self.deploys = 0, 0
+        self.tunnels, self.deploys, self.recap = 0, 0, {}
         os.makedirs(workdir, exist_ok=True)
 
     def build(self):
@@ -38,13 +44,23 @@ class BondLab(object):
         lab.network(p + "wan", self.wan + ".0/24")
         lab.network(p + "lan-a", self.lan_a + ".0/24", internal=True)
         lab.network(p + "lan-b", self.lan_b + ".0/24", internal=True)
-        lab.container(self.client, [(p + "wan", self.wan + ".11"), (p + "lan-a", self.lan_a + ".2")],
+        more = self.wans[1:]
+        for u, wan in enumerate(more, 1):
+            lab.network(self._wan_network(u), wan["subnet"] + ".0/24")
+        lab.container(self.client, [(p + "wan", self.wan + ".11"), (p + "lan-a", self.lan_a + ".2")]
+                      + [(self._wan_network(u), wan["client"]) for u, wan in enumerate(more, 1)],
                       sysctls=GATEWAY_SYSCTLS, tun=True)
-        lab.container(self.server, [(p + "wan", self.wan + ".12"), (p + "lan-b", self.lan_b + ".2")],
+        lab.container(self.server, [(p + "wan", self.wan + ".12"), (p + "lan-b", self.lan_b + ".2")]
+                      + [(self._wan_network(u), wan["server"]) for u, wan in enumerate(more, 1)],
                       sysctls=GATEWAY_SYSCTLS, tun=True)
         lab.container(self.sender, [(p + "lan-a", self.lan_a + ".10")])
         lab.container(self.receiver, [(p + "lan-b", self.lan_b + ".10")])
         lab.wait_booted()
+        for gateway in (self.client, self.server):
+            # netavark gives every network a default route, all of metric 100, and the
+            # kernel takes the last added: wan alone keeps the main table's.
+            for wan in more:
+                exec_in(gateway, ["ip", "route", "del", "default", "via", wan["subnet"] + ".1"], check=False)
         lab.route(self.sender, [self.lan_b + ".0/24", "10.255.0.0/16"], self.lan_a + ".2")
         lab.route(self.receiver, [self.lan_a + ".0/24", "10.255.0.0/16"], self.lan_b + ".2")
         exec_in(self.receiver, ["systemd-run", "--unit=bo-iperf3", "--quiet", "iperf3", "--server"])
@@ -52,6 +68,38 @@ class BondLab(object):
 
     def teardown(self):
         self.lab.teardown()
+
+    def _wan_network(self, u):
+        return self.prefix + ("wan%d" % u if u else "wan")
+
+    def uplink_devices(self):
+        """{gateway: [its device on wan u, for each u]}, found by address: podman numbers
+        a container's devices in its own order."""
+        if self._uplink_devices is None:
+            found = {}
+            for gateway, side in ((self.client, "client"), (self.server, "server")):
+                by_address = {}
+                for link in json.loads(exec_in(gateway, ["ip", "-j", "addr", "show"]).stdout):
+                    for info in link.get("addr_info", []):
+                        by_address[info.get("local")] = link["ifname"]
+                found[gateway] = [by_address[wan[side]] for wan in self.wans]
+            self._uplink_devices = found
+        return self._uplink_devices
+
+    def uplinks_field(self, capacities):
+        """The bond's ``uplinks`` for the inventory: uplink u on wan u, dialing the server's
+        address on that same network (podman masquerades a source leaving its subnet)."""
+        devices = self.uplink_devices()[self.client]
+        return [{"name": "wan%d" % u, "interface": devices[u], "address": wan["client"], "remote": wan["server"],
+                 "capacity": capacities[u]} for u, wan in enumerate(self.wans)]
+
+    def misroute_main(self):
+        """Sends the client's traffic for the server's other wan addresses out wan0 in the
+        main table: only the uplinks' own tables (ip rule from ADDRESS) can get a tunnel
+        onto its uplink then."""
+        device = self.uplink_devices()[self.client][0]
+        for wan in self.wans[1:]:
+            exec_in(self.client, ["ip", "route", "replace", wan["server"] + "/32", "via", self.wan + ".12", "dev", device])
 
     def deploy(self, tunnels, balance, weights=None, extra_vars=None, bond_fields=None):
         """(Re)deploys the bond with site.yml; returns (site.yml seconds, seconds until
@@ -68,7 +116,7 @@ class BondLab(object):
         deploy.write_inventory(inventory, [self.client, self.server], [bond], extra_vars)
         self.deploys += 1
         logfile = os.path.join(self.workdir, "site-%d-%s-%d.log" % (self.deploys, balance, tunnels))
-        seconds, dummy = deploy.site(inventory, logfile)
+        seconds, self.recap = deploy.site(inventory, logfile)
         self.tunnels = tunnels
         # The shaper must be in place before the watchdog's probes judge the tunnels.
         return seconds, self.wait_whole()
@@ -93,16 +141,18 @@ class BondLab(object):
 
     def iperf(self, streams, seconds, omit=1):
         """One iperf3 run lan-a -> lan-b: Mbit/s received, retransmits, the sender's reorder
-        counters, what the shaper sent and dropped per link, host CPU busy (whole machine)
-        and lab CPU (this lab's containers' share of the machine)."""
-        before, shaped = self._netstat(), self.links.stats()
+        counters, what the shaper sent and dropped per link (zeros without Links applied:
+        an Uplinks lab counts its own), host CPU busy (whole machine) and lab CPU (this
+        lab's containers' share of the machine)."""
+        stats = self.links.stats if self.links.links else (lambda: {})
+        before, shaped = self._netstat(), stats()
         cpu, lab_cpu = machine.cpu_times(), self.cpu.sample()
         argv = ["iperf3", "--client", self.lan_b + ".10", "--time", str(seconds), "--omit", str(omit),
                 "--json", "--parallel", str(streams)]
         proc = exec_in(self.sender, argv, check=False, timeout=seconds + omit + 60)
         busy = machine.busy_percent(cpu, machine.cpu_times())
         lab_busy = self.cpu.percent(lab_cpu, self.cpu.sample())
-        after, shaped_after = self._netstat(), self.links.stats()
+        after, shaped_after = self._netstat(), stats()
         try:
             report = json.loads(proc.stdout)
         except ValueError:
