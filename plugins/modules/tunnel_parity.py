@@ -105,7 +105,7 @@ ok:
   type: bool
   sample: false
 mismatches:
-  description: Every mismatch found, bond-level ones first, then by tunnel.
+  description: Every mismatch found, bond-level ones first, then by tunnel, then each uplink none of whose tunnels is connected.
   returned: always
   type: list
   elements: dict
