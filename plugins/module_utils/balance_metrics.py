@@ -35,6 +35,8 @@ HELP = (
     ("bonded_openvpn_tunnel_transmit_packets_total", "counter", "Packets sent on the tunnel interface."),
     ("bonded_openvpn_tunnel_transitions_total", "counter",
      "Times the tunnel left or returned to rotation, by reason, since the watchdog started."),
+    ("bonded_openvpn_uplink_up", "gauge", "1 when the client's uplink has carrier (bonds with uplinks)."),
+    ("bonded_openvpn_tunnel_uplink_info", "gauge", "The uplink a tunnel rides (always 1; bonds with uplinks)."),
 )
 
 
@@ -58,8 +60,9 @@ def interface_counters(interface, root=SYS_NET):
     return found
 
 
-def collect(spec, alive, rotation, quality, now, counters=interface_counters):
-    """The figures of one bond: ``{"bond", "role", "balance", "tunnels": [...]}``."""
+def collect(spec, alive, rotation, quality, now, counters=interface_counters, uplinks_up=None):
+    """The figures of one bond: ``{"bond", "role", "balance", "tunnels": [...], "uplinks":
+    [...]}``; ``uplinks_up``: {uplink name: has carrier}, as the watchdog last read it."""
     tunnels = []
     for tunnel in spec["tunnels"]:
         index = tunnel["index"]
@@ -71,7 +74,10 @@ def collect(spec, alive, rotation, quality, now, counters=interface_counters):
                                for direction, reason in steering.REASONS]}
         row.update(counters(tunnel["interface"]))
         tunnels.append(row)
-    return {"bond": spec["bond"], "role": spec["role"], "balance": spec["balance"], "tunnels": tunnels}
+    uplinks = [{"name": uplink["name"], "interface": uplink["interface"], "tunnels": list(uplink["tunnels"]),
+                "up": (uplinks_up or {}).get(uplink["name"])} for uplink in spec.get("uplinks") or []]
+    return {"bond": spec["bond"], "role": spec["role"], "balance": spec["balance"], "tunnels": tunnels,
+            "uplinks": uplinks}
 
 
 def _labels(**labels):
@@ -107,6 +113,13 @@ def render(figures):
         for item in row["transitions"]:
             samples["bonded_openvpn_tunnel_transitions_total"].append(
                 (_labels(direction=item["direction"], reason=item["reason"], **labels), item["count"]))
+    for uplink in figures.get("uplinks") or []:
+        if uplink["up"] is not None:
+            samples["bonded_openvpn_uplink_up"].append(
+                (_labels(bond=bond, uplink=uplink["name"], interface=uplink["interface"]), uplink["up"]))
+        for index in uplink["tunnels"]:
+            samples["bonded_openvpn_tunnel_uplink_info"].append(
+                (_labels(bond=bond, tunnel=index, uplink=uplink["name"]), 1))
     lines = []
     for name, kind, text in HELP:
         lines += ["# HELP %s %s" % (name, text), "# TYPE %s %s" % (name, kind)]

@@ -319,7 +319,7 @@ class Watchdog(object):
             log(INFO, "uplink rules in place: told tunnels %s to reconnect through their uplinks" % ", ".join(done))
 
     def write_metrics(self, now, alive):
-        figures = metrics.collect(self.spec, alive, self.rotation, self.quality, now, self.counters)
+        figures = metrics.collect(self.spec, alive, self.rotation, self.quality, now, self.counters, self.uplinks_up)
         outputs = [(metrics.json_path(self.spec["bond"], self.run_dir), json.dumps(figures, sort_keys=True) + "\n")]
         if self.spec.get("metrics_dir"):
             outputs.append((metrics.path(self.spec["bond"], self.spec["metrics_dir"]), metrics.render(figures)))

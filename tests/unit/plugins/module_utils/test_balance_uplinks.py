@@ -181,3 +181,32 @@ def test_tunnels_that_connected_before_their_uplinks_rule_reconnect_through_it(t
     added = {render.Rule(14009, None, 10151, "100.64.0.2"), render.Rule(5032, 10100, 10100)}
     assert [(u, k) for u, k, _path in bspec.riders_of(uplink_spec(), added)] == [("lte", 1), ("lte", 3)]
     assert bspec.riders_of(spec(role="server"), added) == []
+
+
+def test_the_metrics_say_which_uplink_has_carrier_and_which_tunnels_ride_it(tmp_path):
+    from test_balance_metrics import samples
+    lab, carrier = Lab(), Carrier()
+    bond = uplink_spec()
+    bond["metrics_dir"] = str(tmp_path / "prom")
+    dog = watchdog.Watchdog(bond, run=FakeHost(), prober=lab.prober, links=lab.links, clock=lab.clock,
+                            run_dir=str(tmp_path), carrier=carrier,
+                            reconnector=lambda path, kicked_at=None, force=False: ("signalled", None))
+    carrier.up["wwan0"] = False
+    dog.step()
+    found = samples((tmp_path / "prom" / "bonded_openvpn_paris.prom").read_text())
+    assert found[("bonded_openvpn_uplink_up", (("bond", "paris"), ("interface", "wwan0"), ("uplink", "lte")))] == 0
+    assert found[("bonded_openvpn_uplink_up", (("bond", "paris"), ("interface", "eth1"), ("uplink", "fibre")))] == 1
+    assert found[("bonded_openvpn_tunnel_uplink_info", (("bond", "paris"), ("tunnel", "3"), ("uplink", "lte")))] == 1
+    figures = json.loads((tmp_path / "paris.metrics.json").read_text())
+    assert figures["uplinks"][1] == {"name": "lte", "interface": "wwan0", "tunnels": [1, 3], "up": False}
+
+
+def test_a_bond_without_uplinks_has_no_uplink_samples(tmp_path):
+    from test_balance_metrics import samples
+    lab = Lab()
+    bond = spec()
+    bond["metrics_dir"] = str(tmp_path / "prom")
+    watchdog.Watchdog(bond, run=FakeHost(), prober=lab.prober, links=lab.links, clock=lab.clock,
+                      run_dir=str(tmp_path), reconnector=lambda path, kicked_at=None: ("signalled", None)).step()
+    found = samples((tmp_path / "prom" / "bonded_openvpn_paris.prom").read_text())
+    assert not [key for key in found if "uplink" in key[0]]
