@@ -28,19 +28,25 @@ def write_inventory(path, gateways, bonds, extra_vars=None):
         handle.write("\n")
 
 
+def playbook(inventory, name, extra_env=None):
+    """Runs playbooks/<name> with plain, uncoloured output; returns the finished process
+    (returncode, stdout with stderr in it)."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_RETRY_FILES_ENABLED="0")
+    env.update(extra_env or {})
+    return subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", name)],
+                          cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          check=False)
+
+
 def site(inventory, logfile, timer_out=None, callback_dir=None):
     """Runs playbooks/site.yml; returns (seconds, {host: {ok, changed, ...}}). The whole
     output goes to logfile; a failure raises with its tail. timer_out: where the
     bench_timer callback (in callback_dir) writes each task's wall time (JSON)."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_RETRY_FILES_ENABLED="0")
-    if timer_out:
-        env.update(ANSIBLE_CALLBACK_PLUGINS=callback_dir, ANSIBLE_CALLBACKS_ENABLED="bench_timer",
-                   BENCH_TIMER_OUT=timer_out)
+    timer = dict(ANSIBLE_CALLBACK_PLUGINS=callback_dir, ANSIBLE_CALLBACKS_ENABLED="bench_timer",
+                 BENCH_TIMER_OUT=timer_out) if timer_out else None
     started = time.monotonic()
-    proc = subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", "site.yml")],
-                          cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          check=False)
+    proc = playbook(inventory, "site.yml", timer)
     seconds = time.monotonic() - started
     with open(logfile, "w") as handle:
         handle.write(proc.stdout)

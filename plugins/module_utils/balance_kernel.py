@@ -49,6 +49,7 @@ class CommandTimeout(KernelError):
 class Scope(object):
     """What one reconcile may change. ``main_dsts`` None: every main-table route we own."""
 
+    # uplink_priorities (1, 0) is an empty range: a scope without uplink rules.
     def __init__(self, priorities, tables, nft_tables=None, main_dsts=None, addresses=(), uplink_priorities=(1, 0)):
         self.priorities, self.tables, self.uplink_priorities = priorities, tables, uplink_priorities
         self.nft_tables, self.main_dsts, self.addresses = nft_tables, main_dsts, set(addresses)

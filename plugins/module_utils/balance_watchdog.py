@@ -311,8 +311,7 @@ class Watchdog(object):
     def reconnect_riders(self, rules_added):
         """Tunnels that may have connected before their uplink's rule (at boot) reconnect through it."""
         done = []
-        for uplink, index, path in bspec.riders_of(self.spec, rules_added):
-            state, problem = self.reconnect(path, force=True)
+        for uplink, index, problem in reconnect_riders(self.spec, rules_added, self.reconnect):
             done.append("%d%s" % (index, "" if problem is None else " (%s)" % problem))
             self.kicks.pop(index, None)
         if done:
@@ -406,6 +405,14 @@ class Watchdog(object):
             self.notify("READY=1\nWATCHDOG=1" if done == 0 else "WATCHDOG=1")
             done += 1
             self.sleep(max(0.0, self.interval - (self.clock() - started)))
+
+
+def reconnect_riders(spec, rules_added, reconnector=reconnect):
+    """``[(uplink, tunnel index, problem or None)]``: each client tunnel whose uplink's rule
+    is among ``rules_added`` told to reconnect through it (balance_spec.riders_of), in any
+    state. Shared by the watchdog and the balance_datapath module."""
+    return [(uplink, index, reconnector(path, force=True)[1])
+            for uplink, index, path in bspec.riders_of(spec, rules_added)]
 
 
 def _samples(result):

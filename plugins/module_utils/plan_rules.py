@@ -61,11 +61,13 @@ def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_fields_known(bond):
+def check_fields_known(mapping, known=None):
+    """``known``: the fields, in the order the message lists them (default: a bond's, sorted)."""
+    known = known or sorted(KNOWN_FIELDS)
     # A key is echoed escaped (a newline in it shows as \n), never raw.
     unknown = sorted(key.encode("unicode_escape").decode("ascii") if isinstance(key, str) else repr(key)
-                     for key in bond if key not in KNOWN_FIELDS)
-    return ["field '%s': unknown field (known: %s)" % (key, ", ".join(sorted(KNOWN_FIELDS))) for key in unknown]
+                     for key in mapping if key not in known)
+    return ["field '%s': unknown field (known: %s)" % (key, ", ".join(known)) for key in unknown]
 
 
 def check_required(bond):
@@ -131,7 +133,7 @@ def check_choice(field, value, choices):
     return []
 
 
-def _gcd(a, b):
+def gcd(a, b):
     while b:
         a, b = b, a % b
     return a
@@ -141,7 +143,7 @@ def reduce_weights(weights):
     """Weights divided by their greatest common divisor (4:2:2 spreads as 2:1:1)."""
     divisor = 0
     for weight in weights:
-        divisor = _gcd(divisor, weight)
+        divisor = gcd(divisor, weight)
     return [weight // divisor for weight in weights]
 
 

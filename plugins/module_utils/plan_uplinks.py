@@ -19,6 +19,7 @@ __metaclass__ = type
 import re
 from fractions import Fraction
 
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_rules as rules
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_shapes as shapes
 
 MAX_UPLINKS = 8
@@ -36,10 +37,6 @@ FIELDS = ("name", "interface", "address", "gateway", "remote", "capacity", "tunn
 REQUIRED = ("name", "interface", "address")
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _unicast(field, value):
     address = shapes.ipv4(value)
     if address is None:
@@ -52,9 +49,7 @@ def _unicast(field, value):
 def _check_one(uplink):
     if not isinstance(uplink, dict):
         return ["must be a mapping with name, interface and address, got %r" % (uplink,)]
-    errors = ["field '%s': unknown field (known: %s)" % (
-        key.encode("unicode_escape").decode("ascii") if isinstance(key, str) else repr(key), ", ".join(FIELDS))
-        for key in sorted(uplink, key=repr) if key not in FIELDS]
+    errors = rules.check_fields_known(uplink, FIELDS)
     errors += ["field '%s': required" % field for field in REQUIRED if uplink.get(field) is None]
     name = uplink.get("name")
     if name is not None and not (isinstance(name, str) and UPLINK_NAME.fullmatch(name)):
@@ -62,7 +57,7 @@ def _check_one(uplink):
                       % (name,))
     interface = uplink.get("interface")
     if interface is not None and not (isinstance(interface, str) and INTERFACE.fullmatch(interface)
-                                      and interface not in (".", "..") and not interface.startswith("bo-")):
+                                      and interface not in (".", "..") and not interface.startswith(rules.INTERFACE_PREFIX)):
         errors.append("field 'interface': must be the name of a network interface of the client (1-15 letters, "
                       "digits, '_', '.', '-'; not one of the bond's own bo-* tunnels), got %r" % (interface,))
     address = gateway = None
@@ -75,14 +70,12 @@ def _check_one(uplink):
         if gateway is not None and gateway == address:
             errors.append("field 'gateway': is the uplink's own address %s; give the next hop (the ISP router), "
                           "or leave gateway out when the server is on the uplink's link" % uplink["gateway"])
-    if uplink.get("remote") is not None:
-        problem = shapes.dial_problem(uplink["remote"])
-        errors += ["field 'remote': %s, got %r" % (problem, uplink["remote"])] if problem else []
+    errors += rules.check_remote(uplink.get("remote"))
     capacity = uplink.get("capacity")
-    if capacity is not None and not (_is_int(capacity) and 1 <= capacity <= CAPACITY_MAX):
+    if capacity is not None and not (rules.is_int(capacity) and 1 <= capacity <= CAPACITY_MAX):
         errors.append("field 'capacity': must be Mbit/s from 1 to %d (an integer), got %r" % (CAPACITY_MAX, capacity))
     count = uplink.get("tunnels")
-    if count is not None and not (_is_int(count) and count >= 1):
+    if count is not None and not (rules.is_int(count) and count >= 1):
         errors.append("field 'tunnels': must be a positive integer, got %r" % (count,))
     if uplink.get("nat") is not None and not isinstance(uplink["nat"], bool):
         errors.append("field 'nat': must be true or false, got %r" % (uplink["nat"],))
@@ -125,7 +118,7 @@ def check(uplinks, tunnels, weights):
     errors += _all_or_none(uplinks, "tunnels", "counts, or round-robin over all")
     if weights is None:
         errors += _all_or_none(uplinks, "capacity", "the tunnels' weights come from the capacities")
-    if errors or not _is_int(tunnels):
+    if errors or not rules.is_int(tunnels):
         return errors
     counts = [uplink.get("tunnels") for uplink in uplinks]
     if None not in counts and sum(counts) != tunnels:
@@ -145,12 +138,6 @@ def assignment(uplinks, tunnels):
     return [position for position, count in enumerate(counts) for _k in range(count)]
 
 
-def _gcd(a, b):
-    while b:
-        a, b = b, a % b
-    return a
-
-
 def weights(uplinks, riders, limit_sum, limit_each):
     """Each tunnel's weight: its uplink's capacity shared among that uplink's tunnels, as
     the smallest integers with that ratio; scaled down (rounding, at least 1 each) when
@@ -162,12 +149,8 @@ def weights(uplinks, riders, limit_sum, limit_each):
     shares = [Fraction(uplinks[u]["capacity"], counts[u]) for u in riders]
     scale = 1
     for share in shares:
-        scale = scale * share.denominator // _gcd(scale, share.denominator)
-    whole = [int(share * scale) for share in shares]
-    divisor = 0
-    for weight in whole:
-        divisor = _gcd(divisor, weight)
-    whole = [weight // divisor for weight in whole]
+        scale = scale * share.denominator // rules.gcd(scale, share.denominator)
+    whole = rules.reduce_weights([int(share * scale) for share in shares])
     if sum(whole) > limit_sum or max(whole) > limit_each:
         factor = min(Fraction(limit_sum, sum(whole)), Fraction(limit_each, max(whole)))
         whole = [max(1, int(weight * factor)) for weight in whole]

@@ -388,12 +388,9 @@ def converge_kernel(module, specs, deployed, lives=None, kept=()):
 def reconnect_riders(specs, rules_added):
     """Client tunnels that connected before their uplink's rule existed (the tunnels role
     starts them first) reconnect through the uplink now: see balance_spec.riders_of."""
-    done = []
-    for bond, spec in sorted(specs.items()):
-        for uplink, index, path in bspec.riders_of(spec, rules_added):
-            state, problem = balance_watchdog.reconnect(path, force=True)
-            done.append("tunnel %s-%d (uplink %s): %s" % (bond, index, uplink, problem or "told to reconnect through it"))
-    return done
+    return ["tunnel %s-%d (uplink %s): %s" % (bond, index, uplink, problem or "told to reconnect through it")
+            for bond, spec in sorted(specs.items())
+            for uplink, index, problem in balance_watchdog.reconnect_riders(spec, rules_added)]
 
 
 def _unit_state(states, bond, key):
