@@ -79,8 +79,8 @@ bench: image
 	$(RUN) bench/rerun_cost
 
 # site.yml over SSH on one hub and H = 4..24 spokes: seconds per host-task, settings compared
-# (docs/fleet.md, "Large fleets"). H=4 and 8 took 33 min at load 30 on 2 cores; H up to 24
-# takes hours on such a host: pick fewer with lab/run bench/fleet_scale --spokes 4,8.
+# (docs/fleet.md, "Large fleets"). On 2 otherwise idle cores H=4, 8 and 16 took 19 min and
+# H=24 alone 20 min: pick fewer with lab/run bench/fleet_scale --spokes 4,8.
 bench-fleet: image
 	$(RUN) bench/fleet_scale --podman
 
