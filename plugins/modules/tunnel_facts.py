@@ -33,6 +33,7 @@ requirements:
   - systemd (C(systemctl))
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bonded.openvpn.config_dir
   - ansible.builtin.action_common_attributes.facts
 options:
   bonds:
@@ -42,10 +43,6 @@ options:
       - Default is every bond found on the host.
     type: list
     elements: str
-  config_dir:
-    description: Root of the collection's OpenVPN files.
-    type: path
-    default: /etc/openvpn/bonded
   runtime_dir:
     description:
       - Parent of each instance's runtime directory and of the balancer's C(balance/) directory.

@@ -23,11 +23,8 @@ requirements:
   - openvpn (C(openvpn --genkey))
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bonded.openvpn.config_dir
 options:
-  config_dir:
-    description: Root of the collection's OpenVPN files on the host.
-    type: path
-    default: /etc/openvpn/bonded
   common_name:
     description: Subject CN of a newly made certificate (informational; peers pin the fingerprint).
     type: str

@@ -31,6 +31,7 @@ requirements:
   - systemd (C(systemctl))
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bonded.openvpn.config_dir
 options:
   sides:
     description: What this host plays, from the C(bonded.openvpn.bond_sides) filter.
@@ -47,10 +48,6 @@ options:
       - Secret; never logged or shown in a diff.
     type: dict
     default: {}
-  config_dir:
-    description: Root of the collection's OpenVPN files.
-    type: path
-    default: /etc/openvpn/bonded
   runtime_dir:
     description: Parent of each instance's runtime directory (management socket, status file).
     type: path

@@ -21,11 +21,8 @@ version_added: 0.1.0
 author: bonded.openvpn maintainers (@bonded)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bonded.openvpn.config_dir
 options:
-  config_dir:
-    description: Root of the collection's OpenVPN files on the host.
-    type: path
-    default: /etc/openvpn/bonded
   bonds:
     description: Names of the bonds this host serves whose keys the clients need.
     type: list
