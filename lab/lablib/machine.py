@@ -21,11 +21,30 @@ def summary():
             "kernel": os.uname().release, "load_average": load_average()}
 
 
+def _cpu_fields():
+    """The machine's line of /proc/stat: user, nice, system, idle, iowait, irq, softirq, steal, ..."""
+    with open("/proc/stat") as handle:
+        return [int(value) for value in handle.readline().split()[1:]]
+
+
 def cpu_times():
     """(total, idle) jiffies of the whole machine."""
-    with open("/proc/stat") as handle:
-        fields = [int(value) for value in handle.readline().split()[1:]]
+    fields = _cpu_fields()
     return sum(fields), fields[3] + fields[4]
+
+
+def cpu_ticks():
+    """(busy, steal, total) jiffies: busy without idle, iowait or steal, which on a VM is
+    time the hypervisor gave to someone else, not work done here."""
+    fields = _cpu_fields()[:8]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return user + nice + system + irq + softirq, steal, sum(fields)
+
+
+def cpu_shares(before, after):
+    """Busy and steal as fractions of all the machine's CPU time between two cpu_ticks()."""
+    busy, steal, total = (b - a for a, b in zip(before, after))
+    return {"busy": round(busy / float(total or 1), 3), "steal": round(steal / float(total or 1), 3)}
 
 
 def busy_percent(before, after):
