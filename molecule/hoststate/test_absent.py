@@ -23,6 +23,15 @@ def test_watchdog_is_stopped(host, gone_bond):
     assert not host.service("bonded-openvpn-watchdog@%s.service" % gone_bond["name"]).is_running
 
 
+def test_no_runtime_or_metrics_file_of_the_bond_is_left(host, gone_bond):
+    # The watchdog's live set, snapshot, metrics and lock (the role's default directories).
+    name = gone_bond["name"]
+    left = [path for directory in ("/run/bonded-openvpn/balance", "/var/lib/prometheus/node-exporter")
+            for path in host.run("ls -A %s", directory).stdout.split()
+            if path.startswith(name + ".") or path == "bonded_openvpn_%s.prom" % name]
+    assert left == []
+
+
 def test_nft_table_is_gone(host, gone_bond):
     assert host.run("nft list table ip bonded_openvpn_%s", gone_bond["name"]).rc != 0
 

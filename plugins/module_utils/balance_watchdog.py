@@ -40,6 +40,7 @@ import traceback
 
 from . import balance_kernel as kernel
 from . import balance_liveness as liveness
+from . import balance_lock
 from . import balance_metrics as metrics
 from . import balance_probe
 from . import balance_render as render
@@ -62,6 +63,9 @@ REPEAT_LOG_EVERY = 60.0
 # RECONNECT_FAST_FOR seconds only every RECONNECT_SLOW.
 RECONNECT_AFTER, RECONNECT_EVERY, RECONNECT_FAST_FOR, RECONNECT_SLOW = 1.0, 2.0, 30.0, 15.0
 MANAGEMENT_TIMEOUT = 1.0
+# balance_datapath holds the bond's lock for one read-plan-apply (well under a second, a
+# few on a starved host); a round waits this long, then fails and repairs the next one.
+LOCK_WAIT = 10.0
 
 
 def log(level, message):
@@ -333,20 +337,24 @@ class Watchdog(object):
                     self.output_errors[path] = str(error)
 
     def reconcile(self, reasons):
-        current = self.kernel.read(self.scope)
-        want = render.desired(self.spec, self.rotation, current.up())
-        changes = kernel.plan_changes(want, current, self.scope)
+        # The kernel and the live file change together, under the lock balance_datapath
+        # takes to read them: it never sees one without the other.
+        with balance_lock.held([balance_lock.lock_path(self.spec["bond"], self.run_dir)], LOCK_WAIT):
+            current = self.kernel.read(self.scope)
+            want = render.desired(self.spec, self.rotation, current.up())
+            changes = kernel.plan_changes(want, current, self.scope)
+            if changes:
+                self.kernel.apply(changes)
+                log(INFO, "%s; applied: %s" % ("; ".join(reasons), "; ".join(changes.summary)))
+            text = bspec.format_live(self.spec, self.rotation)
+            if text != self.live_text:
+                kernel.write_atomic(bspec.live_path(self.spec["bond"], self.run_dir), text)
+                self.live_text = text
+                self.notify("STATUS=spreading over tunnels %s" % ",".join(str(i) for i in bspec.effective_live(
+                    self.spec, self.rotation)))
         if changes:
-            self.kernel.apply(changes)
-            log(INFO, "%s; applied: %s" % ("; ".join(reasons), "; ".join(changes.summary)))
             self.reconnect_riders(want.rules - current.rules)
         self.shape(current.interfaces, reasons)
-        text = bspec.format_live(self.spec, self.rotation)
-        if text != self.live_text:
-            kernel.write_atomic(bspec.live_path(self.spec["bond"], self.run_dir), text)
-            self.live_text = text
-            self.notify("STATUS=spreading over tunnels %s" % ",".join(str(i) for i in bspec.effective_live(
-                self.spec, self.rotation)))
 
     def shape(self, interfaces, reasons):
         """Keeps each existing tunnel interface's root qdisc at the bond's egress_rate (a

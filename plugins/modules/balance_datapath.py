@@ -209,6 +209,7 @@ from ansible_collections.bonded.openvpn.plugins.module_utils.file_journal import
 from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_liveness
+from ansible_collections.bonded.openvpn.plugins.module_utils import balance_lock
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_metrics
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_probe
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_render as render
@@ -225,8 +226,10 @@ ACTIVE = ("active", "activating", "reloading")
 PACKAGE = "bonded_openvpn_balance"
 # The watchdog's code: the same files this module runs, so both build the data path alike.
 # (Importing them here is also what makes Ansible ship them with the module.)
-ENGINE = (bspec, render, kernel, balance_liveness, balance_watchdog, probe, safe_text, balance_probe,
+ENGINE = (bspec, render, kernel, balance_liveness, balance_lock, balance_watchdog, probe, safe_text, balance_probe,
           balance_steering, balance_metrics)
+# A watchdog holds its bond's lock for one round's apply: seconds at worst.
+LOCK_WAIT = 30.0
 
 
 class ApplyError(RuntimeError):
@@ -357,8 +360,20 @@ def converge_kernel(module, specs, deployed, lives=None, kept=()):
     krn = kernel.Kernel(lambda argv, data=None: module.run_command(argv, data=data, binary_data=True), params["run_dir"])
     known = set(spec["local_bundle"] for spec in list(specs.values()) + list(deployed.values()) if spec)
     scope = WithoutPreserved(kernel.Scope.host(known), kept, params["preserve"])
+    locks = [balance_lock.lock_path(bond, params["run_dir"]) for bond in specs]
+    try:
+        with balance_lock.held(locks, LOCK_WAIT, create=not module.check_mode):
+            return _converge_locked(module, krn, scope, specs, lives)
+    except balance_lock.LockTimeout as error:
+        raise kernel.KernelError("%s: another run of this module, or a bond's watchdog stuck in a round "
+                                 "(journalctl -u 'bonded-openvpn-watchdog@*'), holds it" % error)
+
+
+def _converge_locked(module, krn, scope, specs, lives):
+    # Under the bonds' locks: the live sets read here are the ones their watchdogs' last
+    # changes to the kernel went with.
     if lives is None:
-        lives = dict((bond, bspec.effective_live(spec, live_set(params, bond))) for bond, spec in specs.items())
+        lives = dict((bond, bspec.effective_live(spec, live_set(module.params, bond))) for bond, spec in specs.items())
     summary, diff = [], None
     # A tunnel interface may vanish between reading and applying (an OpenVPN restart):
     # then read and plan once more before giving up.
@@ -429,6 +444,10 @@ class Run(object):
             error = self.units.try_run(verb, units)
             if error:
                 problems.append(error)
+        # A new bond's watchdog never ran: its lock file is this run's, and goes with it.
+        for bond in sorted(set(specs) - set(deployed)):
+            if not self.module.check_mode and os.path.exists(balance_lock.lock_path(bond, self.params["run_dir"])):
+                os.unlink(balance_lock.lock_path(bond, self.params["run_dir"]))
         return problems
 
 
@@ -473,6 +492,11 @@ def converge(module):
             files.delete(bspec.spec_path(bond, params["config_dir"]))
             files.delete(bspec.live_path(bond, params["run_dir"]))
             files.delete(bspec.snapshot_path(bond, params["run_dir"]))
+            files.delete(balance_metrics.json_path(bond, params["run_dir"]))
+            if (deployed.get(bond) or {}).get("metrics_dir"):
+                files.delete(balance_metrics.path(bond, deployed[bond]["metrics_dir"]))
+            # Its watchdog is stopped (above), so nobody holds or waits for this lock.
+            files.delete(balance_lock.lock_path(bond, params["run_dir"]))
         run.enabled = [UNIT % bond for bond in sorted(specs) if UNIT % bond not in enabled]
         run.started = [UNIT % bond for bond in sorted(specs) if UNIT % bond not in running or UNIT % bond in to_stop]
         run.systemctl("enable", run.enabled)

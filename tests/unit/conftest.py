@@ -11,12 +11,15 @@ if not os.path.exists(LINK):
     os.symlink(ROOT, LINK)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+# Helpers shared by the tests of several directories (lock_probe).
+HELPERS = os.path.dirname(os.path.abspath(__file__))
+if HELPERS not in sys.path:
+    sys.path.insert(0, HELPERS)
 
 
 try:
     from ansible.module_utils import testing as _core_testing  # noqa: F401  (ansible-core 2.19+)
 except ImportError:  # 2.16-2.18: the same helper, from this directory
-    sys.path.insert(0, os.path.dirname(__file__))
     import patch_module_args_compat
 
     sys.modules["ansible.module_utils.testing"] = patch_module_args_compat

@@ -4,11 +4,13 @@ import time
 import pytest
 
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
+from ansible_collections.bonded.openvpn.plugins.module_utils import balance_lock
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_watchdog as watchdog
 from ansible_collections.bonded.openvpn.plugins.module_utils.host_state import parse_live_set
 
 from balance_fixtures import spec
+from lock_probe import is_held
 from test_balance_kernel import FakeHost
 
 
@@ -281,3 +283,43 @@ def test_systemd_waits_for_watchdog_1_at_least_twice_as_long_as_the_longest_roun
     longest = max(watchdog.ROUND_BUDGET, bspec.PROBE_LIMITS["interval"][2], bspec.PROBE_LIMITS["timeout"][2])
     assert seconds >= 2 * longest
     assert watchdog.COMMAND_TIMEOUT <= watchdog.ROUND_BUDGET
+
+
+def test_the_kernel_changes_and_the_live_set_is_written_under_the_bonds_lock(tmp_path, monkeypatch):
+    # balance_datapath reads the live set and the kernel under the same lock: it must
+    # never see a kernel changed for a rotation whose live set is not written yet.
+    lab, host = Lab(), FakeHost()
+    lock = balance_lock.lock_path("paris", str(tmp_path))
+    held_during = []
+
+    def recording_host(argv, data=None, timeout=None):
+        if argv[0] in ("ip", "nft"):
+            held_during.append((" ".join(argv[:4]), is_held(lock)))
+        return host(argv, data, timeout)
+
+    real_write = kernel.write_atomic
+
+    def recording_write(path, text, mode=0o644):
+        if path == bspec.live_path("paris", str(tmp_path)):
+            held_during.append(("live set", is_held(lock)))
+        return real_write(path, text, mode)
+
+    monkeypatch.setattr(watchdog.kernel, "write_atomic", recording_write)
+    make(tmp_path, lab, recording_host).step()
+    assert live(tmp_path) == [0, 1, 2, 3]
+    assert ("nft -f -", True) in held_during and held_during[-1] == ("live set", True)
+    assert [call for call, held in held_during if not held] == []
+    assert not is_held(lock)
+
+
+def test_a_round_that_cannot_have_the_lock_fails_and_the_next_repairs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(watchdog, "LOCK_WAIT", 0.05)
+    lab, host = Lab(), FakeHost()
+    dog = make(tmp_path, lab, host)
+    with balance_lock.held([balance_lock.lock_path("paris", str(tmp_path))], 1.0):
+        assert not dog.one_round()
+    assert host.calls == []
+    assert "paris.lock is held by another process" in capsys.readouterr().out
+    assert not os.path.exists(bspec.live_path("paris", str(tmp_path)))
+    assert dog.one_round()
+    assert live(tmp_path) == [0, 1, 2, 3]

@@ -16,6 +16,7 @@ from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_p
 from module_run import run_module
 
 from balance_host import FakeKernel, FakeSystemd
+from lock_probe import is_held
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 ROLE = os.path.join(ROOT, "roles", "bonded_openvpn_balance")
@@ -245,3 +246,64 @@ def test_the_host_side_check_is_documented_with_its_real_message(capsys, host, m
     assert len(templates) == 1
     parts = re.split(r"<[^<>]+>", templates[0])
     assert re.match(".+?".join(re.escape(part) for part in parts) + r"\Z", message), message
+
+
+def test_the_live_sets_and_the_kernel_are_read_and_changed_under_the_bonds_locks(capsys, host, monkeypatch):
+    # A watchdog changes its kernel objects and its live set under the same lock: read
+    # outside it, a live set a watchdog is about to replace would be "repaired" back.
+    lock = module.balance_lock.lock_path("paris", str(host.root / "run"))
+    held_during = []
+    real_live_set, real_call = module.live_set, host.__call__
+
+    def recording_live_set(params, bond):
+        held_during.append(("live set", is_held(lock)))
+        return real_live_set(params, bond)
+
+    monkeypatch.setattr(module, "live_set", recording_live_set)
+    monkeypatch.setattr(module.AnsibleModule, "run_command", lambda self, argv, data=None, binary_data=False, **kw: (
+        held_during.append((" ".join(argv[:3]), is_held(lock))) or real_call(argv, data)))
+    converge(capsys, host, [_host_side()])
+    kernel_calls = [held for call, held in held_during if call.split()[0] in ("ip", "nft")]
+    assert ("live set", True) in held_during and len(kernel_calls) > 3 and all(kernel_calls)
+    assert not is_held(lock)
+
+
+def test_a_lock_held_too_long_fails_the_run_naming_it_and_changes_nothing(capsys, host, monkeypatch):
+    converge(capsys, host, [_host_side()])
+    before = snapshot(host)
+    monkeypatch.setattr(module, "LOCK_WAIT", 0.05)
+    lock = module.balance_lock.lock_path("paris", str(host.root / "run"))
+    with module.balance_lock.held([lock], 1.0):
+        result = converge(capsys, host, [_host_side(peer_networks=["192.168.2.0/24"])], rc=1)
+    assert "paris.lock is held by another process for over 0.05 s" in result["msg"]
+    assert "bonded-openvpn-watchdog@" in result["msg"]
+    assert snapshot(host)[:2] == before[:2]
+    assert FakeSystemd.units[WATCHDOG]["ActiveState"] == "active"
+
+
+def test_check_mode_leaves_no_lock_file_behind(capsys, host):
+    assert converge(capsys, host, [_host_side()], check=True)["changed"]
+    assert not (host.root / "run" / "paris.lock").exists()
+
+
+def test_a_new_bond_that_fails_to_apply_leaves_no_lock_file(capsys, host):
+    host.fail["nft"] = "Error: syntax error"
+    converge(capsys, host, [_host_side()], rc=1)
+    assert not (host.root / "run" / "paris.lock").exists()
+
+
+def test_a_removed_bond_leaves_none_of_its_runtime_files(capsys, host):
+    metrics_dir = host.root / "metrics"
+    metrics_dir.mkdir()
+    args = {"sides": [_host_side()], "config_dir": str(host.root / "etc"), "run_dir": str(host.root / "run"),
+            "lib_dir": str(host.root / "lib"), "metrics_dir": str(metrics_dir)}
+    run_module(capsys, module.main, args, 0)
+    # What the bond's watchdog writes while it runs:
+    for path in (host.root / "run" / "paris.live", host.root / "run" / "paris.metrics.json",
+                 metrics_dir / "bonded_openvpn_paris.prom"):
+        path.write_text("written by the watchdog\n")
+    assert (host.root / "run" / "paris.lock").exists()
+    removed = run_module(capsys, module.main, dict(args, sides=[]), 0)
+    assert removed["removed"] == ["paris"]
+    assert sorted(p.name for p in (host.root / "run").iterdir()) == []
+    assert list(metrics_dir.iterdir()) == []
