@@ -12,10 +12,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
 
-def write_inventory(path, gateways, bonds, extra_vars=None):
+# lab/connection/podman_pipe.py: containers.podman.podman with pipelining (one podman
+# exec per task and host, not three); playbook() puts it on Ansible's plugin path.
+CONNECTIONS = os.path.join(ROOT, "lab", "connection")
+
+
+def write_inventory(path, gateways, bonds, extra_vars=None, connection="podman_pipe"):
     """A podman-connection inventory (JSON is YAML) with the bonds in all.vars."""
     variables = {
-        "ansible_connection": "containers.podman.podman",
+        "ansible_connection": connection,
         "ansible_python_interpreter": "/usr/bin/python3",
         "bonded_openvpn_pool": "10.255.0.0/16",
         "bonded_openvpn_bonds": bonds,
@@ -32,7 +37,8 @@ def playbook(inventory, name, extra_env=None):
     """Runs playbooks/<name> with plain, uncoloured output; returns the finished process
     (returncode, stdout with stderr in it)."""
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_RETRY_FILES_ENABLED="0")
+               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_RETRY_FILES_ENABLED="0",
+               ANSIBLE_CONNECTION_PLUGINS=CONNECTIONS, ANSIBLE_PIPELINING="1")
     env.update(extra_env or {})
     return subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", name)],
                           cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
