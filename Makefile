@@ -1,5 +1,5 @@
 # One entry point for people and CI. Every target installs what it needs (lab/bootstrap).
-SCENARIOS ?= scale datapath fleet bo-trixie-dual
+SCENARIOS ?= scale datapath datapath_flow fleet bo-trixie-dual
 RUN := lab/run
 STAGE := lab/stage
 
@@ -79,8 +79,9 @@ bench: image
 	$(RUN) bench/rerun_cost
 
 # site.yml over SSH on one hub and H = 4..24 spokes: seconds per host-task, settings compared
-# (docs/fleet.md, "Large fleets"). On 2 otherwise idle cores H=4, 8 and 16 took 19 min and
-# H=24 alone 20 min: pick fewer with lab/run bench/fleet_scale --spokes 4,8.
+# (docs/fleet.md, "Large fleets"). H=4, 8, 16 and 24 with --profiles tuned took 13 min on
+# 2 idle cores (40 min on a slow day with three profiles up to H=8); pick fewer with
+# lab/run bench/fleet_scale --spokes 4,8.
 bench-fleet: image
 	$(RUN) bench/fleet_scale --podman
 
