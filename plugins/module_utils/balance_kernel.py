@@ -50,20 +50,25 @@ class Scope(object):
     """What one reconcile may change. ``main_dsts`` None: every main-table route we own."""
 
     # uplink_priorities (1, 0) is an empty range: a scope without uplink rules.
-    def __init__(self, priorities, tables, nft_tables=None, main_dsts=None, addresses=(), uplink_priorities=(1, 0)):
+    # endpoints: the transfer addresses whose MPTCP endpoints are ours (empty: MPTCP is not
+    # looked at, so a host without it never runs 'ip mptcp').
+    def __init__(self, priorities, tables, nft_tables=None, main_dsts=None, addresses=(), uplink_priorities=(1, 0),
+                 endpoints=()):
         self.priorities, self.tables, self.uplink_priorities = priorities, tables, uplink_priorities
         self.nft_tables, self.main_dsts, self.addresses = nft_tables, main_dsts, set(addresses)
+        self.endpoints = set(endpoints)
 
     @classmethod
     def bond(cls, spec):
         return cls(bspec.priority_range(spec["id"]), bspec.table_range(spec["id"]),
                    nft_tables={bspec.nft_table(spec["bond"])}, main_dsts=set(bspec.destinations(spec)),
-                   addresses={spec["local_bundle"]}, uplink_priorities=bspec.uplink_priority_range(spec["id"]))
+                   addresses={spec["local_bundle"]}, uplink_priorities=bspec.uplink_priority_range(spec["id"]),
+                   endpoints=mptcp_addresses([spec]))
 
     @classmethod
-    def host(cls, addresses):
+    def host(cls, addresses, endpoints=()):
         return cls(bspec.all_priorities(), bspec.all_tables(), addresses=addresses,
-                   uplink_priorities=bspec.all_uplink_priorities())
+                   uplink_priorities=bspec.all_uplink_priorities(), endpoints=endpoints)
 
     def has_rule(self, rule):
         return any(first <= rule.priority <= last for first, last in (self.priorities, self.uplink_priorities))
@@ -79,8 +84,16 @@ class Scope(object):
         return name in self.nft_tables
 
 
+def mptcp_addresses(specs):
+    """The transfer addresses of the bonds with MPTCP: where their endpoints may be."""
+    return set(tunnel["local_address"] for spec in specs if spec and spec.get("mptcp") for tunnel in spec["tunnels"])
+
+
 class Current(object):
     def __init__(self):
+        self.endpoints = {}   # address -> {"id": int, "dev": name or None}, ours only
+        self.mptcp_subflows = None  # the host's subflow limit (None: not read)
+        self.mptcp_accepted = 0
         self.addresses = set()
         self.rules = set()
         self.routes = {}
@@ -143,6 +156,23 @@ def parse_routes(text):
                               route.get("gateway") if "nexthops" not in route else None)
         found[parsed[:3]] = parsed
     return found
+
+
+def parse_endpoints(text):
+    """MPTCP endpoints, from ``ip -j mptcp endpoint show``: ``{address: {"id", "dev", "subflow"}}``.
+    ``dev`` is the interface's name, or ``if<N>`` once that interface is gone (a tunnel
+    whose OpenVPN restarted has a new one: the endpoint must be made again)."""
+    return dict((endpoint["address"], {"id": int(endpoint["id"]), "dev": endpoint.get("dev"),
+                                       "subflow": bool(endpoint.get("subflow"))})
+                for endpoint in _json(text))
+
+
+def parse_limits(text):
+    """``(subflows, add_addr_accepted)`` from ``ip mptcp limits show`` (iproute2 6.1 has no
+    JSON for it: ``add_addr_accepted 0 subflows 2``)."""
+    words = text.split()
+    values = dict(zip(words[::2], words[1::2]))
+    return int(values["subflows"]), int(values["add_addr_accepted"])
 
 
 def parse_links(text):
@@ -240,6 +270,11 @@ class Kernel(object):
                                              str(bspec.ROUTE_PROTOCOL)])
         current.routes = dict((key, route) for key, route in routes.items() if scope.has_route(route))
         current.interfaces = self._parsed(parse_links, ["ip", "-N", "-j", "link", "show"])
+        if scope.endpoints:
+            endpoints = self._parsed(parse_endpoints, ["ip", "-j", "mptcp", "endpoint", "show"])
+            current.endpoints = dict((address, endpoint) for address, endpoint in endpoints.items()
+                                     if address in scope.endpoints)
+            current.mptcp_subflows, current.mptcp_accepted = self._parsed(parse_limits, ["ip", "mptcp", "limits", "show"])
         for name in sorted(self._parsed(parse_nft_tables, ["nft", "list", "tables", "ip"])):
             if scope.has_nft_table(name):
                 listing = self._out(LIST_TABLE + [name])
@@ -359,15 +394,38 @@ def plan_changes(want, current, scope):
     for rule in sorted(current.rules - want.rules, key=_rule_order):
         changes.ip_commands.append(rule_command("del", rule))
         changes.summary.append(rule_command("del", rule))
+    _plan_mptcp(changes, want, current)
     for address in sorted((scope.addresses & current.addresses) - want.addresses):
         changes.ip_commands.append("address del %s/32 dev lo" % address)
         changes.summary.append("delete address %s/32 from lo" % address)
     return changes
 
 
-def describe(addresses, rules, routes, nft):
-    """A stable text form of managed objects, for diffs."""
+def _plan_mptcp(changes, want, current):
+    """Endpoints after the rules and routes they need (the path manager opens a subflow
+    from a new endpoint at once, on every connection). The subflow limit is only raised:
+    other MPTCP users of the host may count on it, and it resets at boot."""
+    if want.mptcp_subflows and current.mptcp_subflows is not None and current.mptcp_subflows < want.mptcp_subflows:
+        command = "mptcp limits set subflows %d add_addr_accepted %d" % (want.mptcp_subflows, current.mptcp_accepted)
+        changes.ip_commands.append(command)
+        changes.summary.append(command)
+    for address, endpoint in sorted(current.endpoints.items()):
+        if want.endpoints.get(address) != endpoint["dev"] or not endpoint["subflow"]:
+            command = "mptcp endpoint delete id %d" % endpoint["id"]
+            changes.ip_commands.append(command)
+            changes.summary.append("%s (%s, dev %s)" % (command, address, endpoint["dev"]))
+    for address, interface in sorted(want.endpoints.items()):
+        endpoint = current.endpoints.get(address)
+        if endpoint is None or endpoint["dev"] != interface or not endpoint["subflow"]:
+            command = "mptcp endpoint add %s dev %s subflow" % (address, interface)
+            changes.ip_commands.append(command)
+            changes.summary.append(command)
+
+
+def describe(addresses, rules, routes, nft, endpoints=None):
+    """A stable text form of managed objects, for diffs (``endpoints``: address -> interface)."""
     lines = ["address %s/32 dev lo" % address for address in sorted(addresses)]
+    lines += ["mptcp endpoint %s dev %s subflow" % item for item in sorted((endpoints or {}).items())]
     lines += [rule_command("add", rule).replace("rule add", "rule", 1) for rule in sorted(rules, key=_rule_order)]
     lines += [route_command("replace", route).replace("route replace", "route", 1) for _key, route in sorted(routes.items())]
     for name, text in sorted(nft.items()):
@@ -379,7 +437,9 @@ def describe_current(current, scope, want):
     """``current`` as ``describe`` shows it; only addresses the scope or ``want`` knows."""
     nft = dict((name, entry["input"] or "# table ip %s differs from what was loaded:\n%s" % (name, entry["listing"]))
                for name, entry in current.nft.items())
-    return describe(current.addresses & (scope.addresses | want.addresses), current.rules, current.routes, nft)
+    endpoints = dict((address, endpoint["dev"]) for address, endpoint in current.endpoints.items())
+    return describe(current.addresses & (scope.addresses | want.addresses), current.rules, current.routes, nft,
+                    endpoints)
 
 
 def write_atomic(path, text, mode=0o644):

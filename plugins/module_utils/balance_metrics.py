@@ -8,7 +8,8 @@ The text file follows node_exporter's textfile collector convention: one
 ``_total`` for counters. Byte and packet counters are the tunnel interface's own
 (``/sys/class/net/<if>/statistics``), so they match ``ip -s link`` exactly. The JSON
 (``<run_dir>/<bond>.metrics.json``) is what ``tunnel_facts`` (and so ``verify.yml``'s
-report) reads.
+report) reads. A bond with mptcp also gets its MPTCP connections, their bundle subflows and
+each tunnel's subflows (mptcp_sockets); a bond without it, none of those families.
 
 Standard library only: installed on the host for the watchdog.
 """
@@ -38,6 +39,15 @@ HELP = (
     ("bonded_openvpn_uplink_up", "gauge", "1 when the client's uplink has carrier (bonds with uplinks)."),
     ("bonded_openvpn_tunnel_uplink_info", "gauge", "The uplink a tunnel rides (always 1; bonds with uplinks)."),
 )
+# Only in the file of a bond with mptcp: a bond without it keeps exactly the families above.
+MPTCP_HELP = (
+    ("bonded_openvpn_mptcp_connections", "gauge",
+     "Established MPTCP connections between the two bundle addresses (bonds with mptcp)."),
+    ("bonded_openvpn_mptcp_bundle_subflows", "gauge",
+     "Established subflows from bundle address to bundle address, which no tunnel carries alone (bonds with mptcp)."),
+    ("bonded_openvpn_tunnel_mptcp_subflows", "gauge",
+     "Established MPTCP subflows over the tunnel's transfer addresses (bonds with mptcp)."),
+)
 
 
 def path(bond, directory):
@@ -60,9 +70,12 @@ def interface_counters(interface, root=SYS_NET):
     return found
 
 
-def collect(spec, alive, rotation, quality, now, counters=interface_counters, uplinks_up=None):
+def collect(spec, alive, rotation, quality, now, counters=interface_counters, uplinks_up=None, mptcp=None):
     """The figures of one bond: ``{"bond", "role", "balance", "tunnels": [...], "uplinks":
-    [...]}``; ``uplinks_up``: {uplink name: has carrier}, as the watchdog last read it."""
+    [...]}``; ``uplinks_up``: {uplink name: has carrier}, as the watchdog last read it.
+    A bond with mptcp also has ``"mptcp": {"connections", "bundle_subflows"}`` and
+    ``mptcp_subflows`` in each tunnel's row, from ``mptcp`` (mptcp_sockets.read's
+    figures; None: could not be read, and every one of them is None)."""
     tunnels = []
     for tunnel in spec["tunnels"]:
         index = tunnel["index"]
@@ -73,11 +86,16 @@ def collect(spec, alive, rotation, quality, now, counters=interface_counters, up
                                 "count": quality.transitions.get((index, direction, reason), 0)}
                                for direction, reason in steering.REASONS]}
         row.update(counters(tunnel["interface"]))
+        if spec.get("mptcp"):
+            row["mptcp_subflows"] = mptcp["subflows"].get(index, 0) if mptcp else None
         tunnels.append(row)
     uplinks = [{"name": uplink["name"], "interface": uplink["interface"], "tunnels": list(uplink["tunnels"]),
                 "up": (uplinks_up or {}).get(uplink["name"])} for uplink in spec.get("uplinks") or []]
-    return {"bond": spec["bond"], "role": spec["role"], "balance": spec["balance"], "tunnels": tunnels,
-            "uplinks": uplinks}
+    figures = {"bond": spec["bond"], "role": spec["role"], "balance": spec["balance"], "tunnels": tunnels,
+               "uplinks": uplinks}
+    if spec.get("mptcp"):
+        figures["mptcp"] = dict((key, mptcp[key] if mptcp else None) for key in ("connections", "bundle_subflows"))
+    return figures
 
 
 def _labels(**labels):
@@ -97,7 +115,8 @@ def render(figures):
     """Prometheus text exposition format (0.0.4) of ``collect``'s figures; a value that is
     unknown (no samples yet, interface gone) is left out, not written as 0."""
     bond = figures["bond"]
-    samples = dict((name, []) for name, _kind, _help in HELP)
+    families = HELP + (MPTCP_HELP if "mptcp" in figures else ())
+    samples = dict((name, []) for name, _kind, _help in families)
     samples["bonded_openvpn_bond_info"].append(
         (_labels(bond=bond, role=figures["role"], balance=figures["balance"]), 1))
     for row in figures["tunnels"]:
@@ -113,6 +132,9 @@ def render(figures):
         for item in row["transitions"]:
             samples["bonded_openvpn_tunnel_transitions_total"].append(
                 (_labels(direction=item["direction"], reason=item["reason"], **labels), item["count"]))
+        if row.get("mptcp_subflows") is not None:
+            samples["bonded_openvpn_tunnel_mptcp_subflows"].append(
+                (_labels(bond=bond, tunnel=row["index"]), row["mptcp_subflows"]))
     for uplink in figures.get("uplinks") or []:
         if uplink["up"] is not None:
             samples["bonded_openvpn_uplink_up"].append(
@@ -120,8 +142,11 @@ def render(figures):
         for index in uplink["tunnels"]:
             samples["bonded_openvpn_tunnel_uplink_info"].append(
                 (_labels(bond=bond, tunnel=index, uplink=uplink["name"]), 1))
+    for key, value in sorted((figures.get("mptcp") or {}).items()):
+        if value is not None:
+            samples["bonded_openvpn_mptcp_" + key].append((_labels(bond=bond), value))
     lines = []
-    for name, kind, text in HELP:
+    for name, kind, text in families:
         lines += ["# HELP %s %s" % (name, text), "# TYPE %s %s" % (name, kind)]
         lines += ["%s%s %s" % (name, labels, _number(value)) for labels, value in samples[name]]
     return "\n".join(lines) + "\n"

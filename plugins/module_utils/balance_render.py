@@ -45,6 +45,9 @@ BURST_SECONDS, MIN_BURST = 0.005, 3000
 # Latency: how long a packet may wait in the bucket's queue. 25 ms absorbs a TCP window's
 # burst at the rate without adding the seconds of queue a big fixed limit would (bufferbloat).
 LATENCY_US = 25000
+# The system user the MPTCP relays run as (the balance role makes it): what it opens is
+# limited by the bond's relay_out chain.
+RELAY_USER = "bonded-relay"
 
 
 class Desired(object):
@@ -55,12 +58,16 @@ class Desired(object):
         self.rules = set()          # Rule
         self.routes = {}            # (table, dst, metric) -> Route
         self.nft = {}               # nft table name -> nft input text
+        self.endpoints = {}         # MPTCP subflow endpoints: transfer address -> its tunnel interface
+        self.mptcp_subflows = 0     # the least the host's MPTCP subflow limit must be
 
     def merge(self, other):
         self.addresses |= other.addresses
         self.rules |= other.rules
         self.routes.update(other.routes)
         self.nft.update(other.nft)
+        self.endpoints.update(other.endpoints)
+        self.mptcp_subflows = max(self.mptcp_subflows, other.mptcp_subflows)
         return self
 
 
@@ -94,6 +101,8 @@ def check_spec(spec):
             safe.integer(field, uplink[field], WHERE)
         for index in uplink["tunnels"]:
             safe.integer("tunnels", index, WHERE)
+    for network in spec.get("relay_to") or []:
+        safe.shaped("relay_to", network, safe.IPV4_NETWORK, "an IPv4 network a.b.c.d/len", WHERE)
     if spec.get("egress_rate") is not None:
         rate = safe.integer("egress_rate", spec["egress_rate"], WHERE)
         if not EGRESS_RATE_LIMITS[0] <= rate <= EGRESS_RATE_LIMITS[1]:
@@ -217,13 +226,15 @@ def render_nft(spec, live):
                           "\t\ttimeout %dms" % spec["flowlet_gap"], "\t}"]
             lines += _flowlet_chain(spec, live, mapping, len(slots))
             rule = "jump steer"
-        lines += [
+        rules = ["\t\t" + line for line in _subflows_unmarked(spec)] + ["\t\t" + rule]
+        lines += (
             # Forwarded traffic is marked before routing; locally sent traffic needs a
             # route-type chain, or the new mark does not re-route the packet.
-            "\tchain prerouting {", "\t\ttype filter hook prerouting priority mangle; policy accept;",
-            "\t\t" + rule, "\t}",
-            "\tchain output {", "\t\ttype route hook output priority mangle; policy accept;",
-            "\t\t" + rule, "\t}"]
+            ["\tchain prerouting {", "\t\ttype filter hook prerouting priority mangle; policy accept;"] + rules
+            + ["\t}", "\tchain output {", "\t\ttype route hook output priority mangle; policy accept;"] + rules
+            + ["\t}"])
+    if spec.get("mptcp"):
+        lines += _relay_chains(spec)
     if spec["snat"]:
         own = [spec["local_bundle"]] + [tunnel["local_address"] for tunnel in spec["tunnels"]]
         lines += ["\tchain postrouting {", "\t\ttype nat hook postrouting priority srcnat; policy accept;",
@@ -231,6 +242,56 @@ def render_nft(spec, live):
                   % (spec["bond"], _nft_set(own), spec["local_bundle"]), "\t}"]
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _subflows_unmarked(spec):
+    """MPTCP subflows (to or from the peer's SOCKS port on its bundle address) are not
+    spread: each keeps the path its source address routes it by (its tunnel's table), and
+    the first one, bundle to bundle, the main table's. A subflow striped per packet would
+    be reordered, which is what MPTCP is here to avoid."""
+    if not spec.get("mptcp"):
+        return []
+    return ["ip daddr %s tcp dport %d return" % (spec["peer_bundle"], bspec.MPTCP_SOCKS_PORT),
+            "ip daddr %s tcp sport %d return" % (spec["peer_bundle"], bspec.MPTCP_SOCKS_PORT)]
+
+
+def _relay_chains(spec):
+    """The MPTCP relay's traffic rules. The LAN's TCP to the peer's networks goes to the
+    transparent listener on the bundle address (the tunnels' own traffic never does); only
+    such redirected connections reach that listener; the SOCKS port answers only the peer
+    (its bundle and transfer addresses: joins come from the latter); and what the relay's
+    user opens goes only to ``relay_to`` (the networks this host's bonds carry to it, and
+    the peers' bundles)."""
+    bundle, socks, transparent = spec["local_bundle"], bspec.MPTCP_SOCKS_PORT, bspec.MPTCP_TRANSPARENT_PORT
+    peers = [spec["peer_bundle"]] + [tunnel["peer_address"] for tunnel in spec["tunnels"]]
+    lines = []
+    if spec["peer_networks"]:
+        lines += ["\tchain relay_in {", "\t\ttype nat hook prerouting priority dstnat; policy accept;",
+                  '\t\tiifname != "bo-%s-*" ip daddr %s meta l4proto tcp dnat to %s:%d'
+                  % (spec["bond"], _nft_set(spec["peer_networks"]), bundle, transparent), "\t}"]
+    lines += ["\tchain relay_guard {", "\t\ttype filter hook input priority filter; policy accept;",
+              "\t\tip daddr %s tcp dport %d ct status dnat accept" % (bundle, transparent),
+              "\t\tip daddr %s tcp dport %d reject with tcp reset" % (bundle, transparent),
+              "\t\tip daddr %s tcp dport %d ip saddr != %s reject with tcp reset" % (bundle, socks, _nft_set(peers)),
+              "\t}",
+              "\tchain relay_out {", "\t\ttype filter hook output priority filter; policy accept;",
+              '\t\tmeta skuid "%s" ct state new ip daddr != %s reject'
+              % (RELAY_USER, _nft_set(spec.get("relay_to") or ["%s/32" % spec["peer_bundle"]])), "\t}"]
+    return lines
+
+
+def _subflow_routing(spec, up, want):
+    """Each tunnel's transfer address routes by its own table into its tunnel, so the
+    subflow of that address rides that tunnel; while the tunnel's interface is gone,
+    ``unreachable`` rather than another tunnel (the far end would answer into the dead one)."""
+    for tunnel in spec["tunnels"]:
+        table = tunnel["table"] + bspec.MPTCP_TABLE_OFFSET
+        want.rules.add(Rule(tunnel["rule_priority"] + bspec.MPTCP_PRIORITY_OFFSET, None, table, tunnel["local_address"]))
+        routes = [Route(table, "0.0.0.0/0", BACKSTOP_METRIC, "unreachable", (), None)]
+        if tunnel["interface"] in up:
+            routes.append(Route(table, "0.0.0.0/0", 0, "unicast", ((tunnel["interface"], 1),), tunnel["local_address"]))
+        for route in routes:
+            want.routes[route[:3]] = route
 
 
 def desired(spec, live, up):
@@ -251,6 +312,12 @@ def desired(spec, live, up):
     for dst in bspec.destinations(spec):
         for route in _main_routes(spec, dst, carriers, spec["balance"] == "flow"):
             want.routes[route[:3]] = route
+    if spec.get("mptcp"):
+        _subflow_routing(spec, up, want)
+        # A subflow per tunnel in rotation: the path manager opens one from each endpoint,
+        # and closes an endpoint's subflows when it goes.
+        want.endpoints.update((tunnel["local_address"], tunnel["interface"]) for tunnel in carriers)
+        want.mptcp_subflows = bspec.MPTCP_MAX_SUBFLOWS
     for uplink in bspec.uplinks(spec):
         for route in _uplink_routes(uplink, up):
             want.routes[route[:3]] = route

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import math
 import os
@@ -67,6 +68,17 @@ TUNNEL_FIELDS = ("index", "interface", "local_address", "peer_address", "mark", 
 UPLINK_FIELDS = ("index", "name", "interface", "address", "gateway", "table", "rule_priority", "tunnels")
 # Mirrors plan_uplinks (a unit test keeps them equal): uplink rules 14000 + 8*id + u.
 UPLINK_PRIORITY_BASE, UPLINK_PRIORITY_STRIDE = 14000, 8
+# MPTCP relay (a bond's ``mptcp``), on each gateway's bundle address: the SOCKS5 server the
+# peer's relay connects to, and the transparent listener the LAN's TCP is DNATed to. An
+# MPTCP connection's subflows are TCP sockets between a tunnel's transfer address and the
+# peer's bundle address at SOCKS_PORT (the first subflow: bundle to bundle).
+MPTCP_SOCKS_PORT, MPTCP_TRANSPARENT_PORT = 1080, 1081
+# The in-kernel path manager's limit on extra subflows per connection (and on joins it
+# accepts): its maximum, 8, caps a bond with mptcp at 8 tunnels.
+MPTCP_MAX_SUBFLOWS = 8
+# Per-address routing of subflows: tables 10050 + 100*id + k, rule priorities 5016 + 32*id + k
+# (a bond with mptcp has at most 8 tunnels, so neither meets the fwmark ones).
+MPTCP_TABLE_OFFSET, MPTCP_PRIORITY_OFFSET = 50, 16
 
 
 class SpecError(ValueError):
@@ -121,6 +133,7 @@ def from_side(side, probe=None, metrics_dir=METRICS_DIR, instance_run_dir=INSTAN
     # Bits/s each tunnel interface may send (a tbf root qdisc the watchdog keeps); None: the
     # kernel's default qdisc. A spec written before the field existed reads as None.
     spec["egress_rate"] = side.get("egress_rate")
+    spec["mptcp"] = bool(side.get("mptcp"))
     spec["metrics_dir"] = metrics_dir
     if side["role"] == "client":
         # The client's watchdog makes a dead tunnel's OpenVPN reconnect at once over it.
@@ -129,6 +142,21 @@ def from_side(side, probe=None, metrics_dir=METRICS_DIR, instance_run_dir=INSTAN
     spec["probe"] = dict(PROBE_DEFAULTS)
     spec["probe"].update(probe or {})
     return spec
+
+
+def with_relay_to(specs):
+    """Gives every spec with MPTCP the networks its host's relays may open connections to:
+    the networks behind this host that its MPTCP bonds carry, and their peers' bundles. One
+    set for all of them, since each bond's nftables chain sees every relay's packets."""
+    networks = set()
+    for spec in specs:
+        if spec.get("mptcp"):
+            networks.update(ipaddress.ip_network(n) for n in spec["local_networks"] + ["%s/32" % spec["peer_bundle"]])
+    relay_to = [str(n) for n in ipaddress.collapse_addresses(sorted(networks))]
+    for spec in specs:
+        if spec.get("mptcp"):
+            spec["relay_to"] = relay_to
+    return specs
 
 
 def dump(spec, marker):

@@ -9,7 +9,8 @@ multipath route (flow) to the tunnels that answer and whose loss and round-trip 
 good enough (balance_steering). It re-adds a tunnel's routes, and its tbf shaper when the
 bond has an egress_rate, when its interface comes back, re-checks everything every few
 seconds, writes the set it spreads over to ``/run/bonded-openvpn/balance/BOND.live`` and
-its figures as metrics (balance_metrics). On a client, it makes the OpenVPN instance of a
+its figures as metrics (balance_metrics; for a bond with mptcp, also its MPTCP connections
+and their subflows per tunnel, mptcp_sockets). On a client, it makes the OpenVPN instance of a
 dead tunnel reconnect at once (over its management socket) rather than wait for
 keepalive's ping-restart, so a tunnel whose server restarted is back seconds after that
 server runs again. On a client with uplinks it keeps each uplink's table and source rule,
@@ -46,6 +47,7 @@ from . import balance_probe
 from . import balance_render as render
 from . import balance_spec as bspec
 from . import balance_steering as steering
+from . import mptcp_sockets
 
 INFO, WARNING, ERROR = 6, 4, 3
 SYS_NET = "/sys/class/net"
@@ -179,7 +181,7 @@ def read_carrier(interface):
 class Watchdog(object):
     def __init__(self, spec, run=None, prober=None, links=None, clock=time.monotonic,
                  run_dir=bspec.RUN_DIR, notifier=None, sleep=time.sleep, reconnector=None, counters=None,
-                 carrier=None):
+                 carrier=None, mptcp_reader=None):
         self.spec, self.clock, self.run_dir, self.sleep = spec, clock, run_dir, sleep
         settings = bspec.check_probe(spec["probe"])
         self.interval, self.timeout = settings["interval"], settings["timeout"]
@@ -188,6 +190,8 @@ class Watchdog(object):
         self.links, self.notify = links or read_link, notify if notifier is None else notifier
         self.carrier, self.uplinks_up, self.seen_uplinks = carrier or read_carrier, {}, None
         self.reconnect, self.counters = reconnector or reconnect, counters or metrics.interface_counters
+        # mptcp_reader(spec, run) -> mptcp_sockets.read's figures; asked only for a bond with mptcp.
+        self.mptcp_reader, self.mptcp_error = mptcp_reader or mptcp_sockets.read, None
         self.kernel = kernel.Kernel(self._bounded_run, run_dir)
         self.scope = kernel.Scope.bond(spec)
         self.verify_every = settings["verify_every"]
@@ -321,8 +325,27 @@ class Watchdog(object):
         if done:
             log(INFO, "uplink rules in place: told tunnels %s to reconnect through their uplinks" % ", ".join(done))
 
+    def read_mptcp(self):
+        """The bond's MPTCP connections and subflows (one read of /proc/net/tcp, one ss), or
+        None: for a bond without mptcp, and when they cannot be read (said once per new
+        error; the round goes on, its metrics without them)."""
+        if not self.spec.get("mptcp"):
+            return None
+        try:
+            found = self.mptcp_reader(self.spec, self._bounded_run)
+        except Exception as error:  # noqa: BLE001 - a figure is not worth the round's reconnects
+            message = str(error) if isinstance(error, mptcp_sockets.ReadError) else _describe(error)
+            if self.mptcp_error != message:
+                log(WARNING, "bond %s: cannot read its MPTCP connections and subflows, metrics go without them: %s"
+                    % (self.spec["bond"], message))
+                self.mptcp_error = message
+            return None
+        self.mptcp_error = None
+        return found
+
     def write_metrics(self, now, alive):
-        figures = metrics.collect(self.spec, alive, self.rotation, self.quality, now, self.counters, self.uplinks_up)
+        figures = metrics.collect(self.spec, alive, self.rotation, self.quality, now, self.counters, self.uplinks_up,
+                                  self.read_mptcp())
         outputs = [(metrics.json_path(self.spec["bond"], self.run_dir), json.dumps(figures, sort_keys=True) + "\n")]
         if self.spec.get("metrics_dir"):
             outputs.append((metrics.path(self.spec["bond"], self.spec["metrics_dir"]), metrics.render(figures)))

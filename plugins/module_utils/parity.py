@@ -11,13 +11,14 @@ Checks run in stages per tunnel so that a mismatch names the cause, not its echo
 a missing config hides the rest of that tunnel; the runtime checks (interface, management
 state) run only when the configs agree and both units are active; the traffic probe runs
 only when the runtime checks pass. Bond-level: facts present, role, count, certificate,
-balancer live sets.
+balancer live sets; for MPTCP, both watchdogs run the bond with mptcp or both without
+(and as the plan says), and each end's relay units are active.
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-FIELDS_BOND = ("facts", "role", "count", "certificate", "balance_live")
+FIELDS_BOND = ("facts", "role", "count", "certificate", "balance_live", "mptcp", "mptcp_relay")
 FIELDS_STATIC = ("port", "proto", "dev", "remote", "ifconfig", "peer_fingerprint", "data_ciphers", "tls_crypt_key")
 FIELDS_RUNTIME = ("interface", "interface_address", "management")
 
@@ -143,6 +144,64 @@ def _bond_level(bond, client, server, plan, sides):
         found.append(mismatch(bond, None, "balance_live", sorted(live[0]), sorted(live[1]),
                               "the balancers spread over different tunnels: check the tunnels missing from one "
                               "set and the balance watchdog's log on both hosts"))
+    return found + _mptcp_check(bond, client, server, plan, sides) + _relay_checks(bond, client, server, sides)
+
+
+def _mptcp_on(entry):
+    return "on" if entry.get("mptcp") else "off"
+
+
+def _mptcp_check(bond, client, server, plan, sides):
+    """Whether each watchdog runs the bond with mptcp, as its metrics say. Null figures also
+    mean that no metrics were read, so only two ends whose metrics were both read compare."""
+    if client.get("metrics") is None or server.get("metrics") is None:
+        return []
+    values = {"client": _mptcp_on(client), "server": _mptcp_on(server)}
+    planned = ("on" if plan["mptcp"] else "off") if plan and "mptcp" in plan else None
+    if len(set(values.values()) | set([planned] if planned else [])) == 1:
+        return []
+    if values["client"] != values["server"]:
+        on = "client" if values["client"] == "on" else "server"
+        off = "server" if on == "client" else "client"
+        what = "the watchdog on %s runs bond %s with mptcp, the one on %s without%s" % (
+            sides.name(on), bond, sides.name(off), "" if planned is None else " (the plan has mptcp %s)" % planned)
+    else:
+        what = "both watchdogs run bond %s with mptcp %s, the plan has it %s" % (bond, values["client"], planned)
+    return [mismatch(bond, None, "mptcp", values["client"], values["server"],
+                     "%s: re-run site.yml on both hosts so that both ends run the bond as the plan has it "
+                     "(a run limited to one end leaves the other behind)" % what, plan=planned)]
+
+
+def _relays_down(entry):
+    """``[(unit, state)]`` of the end's relay units that are known and not active."""
+    relays = (entry.get("mptcp") or {}).get("relays") or {}
+    return sorted((unit, state) for unit, state in relays.items() if state is not None and state != "active")
+
+
+def _relay_value(entry):
+    """``active``, or each relay unit not active with its state; None without relays."""
+    relays = (entry.get("mptcp") or {}).get("relays")
+    if not relays:
+        return None
+    others = sorted((unit, state or "unknown") for unit, state in relays.items() if state != "active")
+    return ", ".join("%s %s" % pair for pair in others) if others else "active"
+
+
+def _relay_checks(bond, client, server, sides):
+    """One mismatch per end whose relay units (a bond with mptcp) are not all active. An
+    unknown state is left to the unit check, which already says systemd could not be asked."""
+    found = []
+    for side, entry in (("client", client), ("server", server)):
+        down = _relays_down(entry)
+        if not down:
+            continue
+        units = [unit for unit, _state in down]
+        found.append(mismatch(
+            bond, None, "mptcp_relay", _relay_value(client), _relay_value(server),
+            "%s on %s, so the TCP that bond %s relays there fails: see journalctl %s there, then "
+            "re-run site.yml to restore its configuration and systemctl restart %s there once the cause is fixed"
+            % (" and ".join("%s is %s" % pair for pair in down), sides.name(side), bond,
+               " ".join("-u %s" % unit for unit in units), " ".join(units))))
     return found
 
 

@@ -92,6 +92,7 @@ def _check_bond(bond, hosts, block_count):
     errors += rules.check_weights(bond.get("weights"), tunnels, bond.get("balance", "packet"))
     errors += rules.check_flowlet_gap(bond.get("flowlet_gap"), bond.get("balance", "packet"))
     errors += rules.check_snat(bond.get("snat", False))
+    errors += rules.check_mptcp(bond.get("mptcp", False), tunnels)
     errors += rules.check_shaper(bond.get("shaper"))
     errors += rules.check_egress_rate(bond.get("egress_rate"), bond.get("shaper"))
     errors += rules.check_remote(bond.get("remote"))
@@ -233,6 +234,7 @@ def _side(bond, role):
         "shaper": bond["shaper"],
         "egress_rate": bond["egress_rate"],
         "flowlet_gap": bond["flowlet_gap"],
+        "mptcp": bond["mptcp"],
         "weights": bond["weights"],
         "target": bond["target"],
         "tunnels": tunnels,

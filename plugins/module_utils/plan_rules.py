@@ -47,6 +47,7 @@ OPTIONAL_FIELDS = {
     "egress_rate": None,
     "flowlet_gap": None,
     "uplinks": None,
+    "mptcp": False,
 }
 KNOWN_FIELDS = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
 NETWORK_FIELDS = ("server_networks", "client_networks")
@@ -208,6 +209,21 @@ def parse_networks(field, value):
 def check_snat(snat):
     if not isinstance(snat, bool):
         return ["field 'snat': must be true or false, got %r" % (snat,)]
+    return []
+
+
+# The in-kernel MPTCP path manager opens at most 8 extra subflows per connection (one per
+# tunnel here); mirrors balance_spec.MPTCP_MAX_SUBFLOWS (a unit test keeps them equal).
+MPTCP_MAX_TUNNELS = 8
+
+
+def check_mptcp(mptcp, tunnels):
+    if not isinstance(mptcp, bool):
+        return ["field 'mptcp': must be true or false, got %r" % (mptcp,)]
+    if mptcp and is_int(tunnels) and tunnels > MPTCP_MAX_TUNNELS:
+        return ["field 'mptcp': an MPTCP connection has at most %d extra subflows (the kernel's limit), one per "
+                "tunnel, and this bond has %d tunnels; lower 'tunnels' to %d or set mptcp: false"
+                % (MPTCP_MAX_TUNNELS, tunnels, MPTCP_MAX_TUNNELS)]
     return []
 
 

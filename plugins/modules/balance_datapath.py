@@ -212,10 +212,12 @@ from ansible_collections.bonded.openvpn.plugins.module_utils import balance_live
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_lock
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_metrics
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_probe
+from ansible_collections.bonded.openvpn.plugins.module_utils import balance_relay
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_render as render
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_steering
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_watchdog
+from ansible_collections.bonded.openvpn.plugins.module_utils import mptcp_sockets
 from ansible_collections.bonded.openvpn.plugins.module_utils import probe
 from ansible_collections.bonded.openvpn.plugins.module_utils import safe_text
 from ansible_collections.bonded.openvpn.plugins.module_utils.host_state import parse_live_set
@@ -227,7 +229,7 @@ PACKAGE = "bonded_openvpn_balance"
 # The watchdog's code: the same files this module runs, so both build the data path alike.
 # (Importing them here is also what makes Ansible ship them with the module.)
 ENGINE = (bspec, render, kernel, balance_liveness, balance_lock, balance_watchdog, probe, safe_text, balance_probe,
-          balance_steering, balance_metrics)
+          balance_steering, balance_metrics, mptcp_sockets)
 # A watchdog holds its bond's lock for one round's apply: seconds at worst.
 LOCK_WAIT = 30.0
 
@@ -340,6 +342,7 @@ class WithoutPreserved(object):
         self.scope, self.names = scope, set(names)
         self.kept = [kernel.Scope.bond(spec) for spec in kept]
         self.addresses = scope.addresses - set(spec["local_bundle"] for spec in kept)
+        self.endpoints = scope.endpoints - kernel.mptcp_addresses(kept)
 
     def has_rule(self, rule):
         return self.scope.has_rule(rule) and not any(kept.has_rule(rule) for kept in self.kept)
@@ -359,7 +362,8 @@ def converge_kernel(module, specs, deployed, lives=None, kept=()):
     params = module.params
     krn = kernel.Kernel(lambda argv, data=None: module.run_command(argv, data=data, binary_data=True), params["run_dir"])
     known = set(spec["local_bundle"] for spec in list(specs.values()) + list(deployed.values()) if spec)
-    scope = WithoutPreserved(kernel.Scope.host(known), kept, params["preserve"])
+    endpoints = kernel.mptcp_addresses(list(specs.values()) + list(deployed.values()))
+    scope = WithoutPreserved(kernel.Scope.host(known, endpoints), kept, params["preserve"])
     locks = [balance_lock.lock_path(bond, params["run_dir"]) for bond in specs]
     try:
         with balance_lock.held(locks, LOCK_WAIT, create=not module.check_mode):
@@ -389,7 +393,7 @@ def _converge_locked(module, krn, scope, specs, lives):
                 diff = dict(before_header="kernel (bonded.openvpn data path)",
                             after_header="kernel (bonded.openvpn data path)",
                             before=kernel.describe_current(current, scope, want),
-                            after=kernel.describe(want.addresses, want.rules, want.routes, want.nft))
+                            after=kernel.describe(want.addresses, want.rules, want.routes, want.nft, want.endpoints))
             if changes and not module.check_mode:
                 krn.apply(changes)
                 summary = summary + reconnect_riders(specs, want.rules - current.rules)
@@ -406,6 +410,30 @@ def reconnect_riders(specs, rules_added):
     return ["tunnel %s-%d (uplink %s): %s" % (bond, index, uplink, problem or "told to reconnect through it")
             for bond, spec in sorted(specs.items())
             for uplink, index, problem in balance_watchdog.reconnect_riders(spec, rules_added)]
+
+
+def relay_files(specs, params):
+    """``{bond: {path: content}}``: the relay's files of each bond with MPTCP (none without)."""
+    marker = params["managed_marker"]
+    found = {}
+    for bond, spec in specs.items():
+        found[bond] = {}
+        if spec["mptcp"]:
+            found[bond] = {balance_relay.env_path(bond, params["config_dir"]):
+                           balance_relay.render_env(spec, marker).encode("utf-8"),
+                           balance_relay.redsocks_path(bond, params["config_dir"]):
+                           balance_relay.render_redsocks(spec, marker).encode("utf-8")}
+    return found
+
+
+def write_relay(files, wanted, paths):
+    """Writes the relay files ``wanted`` ({path: content}) and deletes the others of ``paths``
+    (a bond that dropped mptcp, or is gone): their units' conditions then keep them stopped."""
+    for path in paths:
+        if path in wanted:
+            files.write(path, wanted[path], 0o644)
+        else:
+            files.delete(path)
 
 
 def _unit_state(states, bond, key):
@@ -462,6 +490,7 @@ def converge(module):
                     "they are, not converged; run again once '%s' is reachable" % (side["bond"], side["peer"], side["peer"]))
     specs = dict((side["bond"], bspec.from_side(side, params["probe"], params["metrics_dir"] or None))
                  for side in params["sides"] if side["bond"] not in preserve)
+    bspec.with_relay_to(list(specs.values()))
     check_overlaps(module, specs)
     check_remotes(module, params["sides"])
     deployed = deployed_specs(module, params["config_dir"])
@@ -469,7 +498,11 @@ def converge(module):
     run.kept = [deployed[bond] for bond in sorted(preserve) if deployed.get(bond)]
     run.kept += [bspec.from_side(side) for side in preserved]
     contents = dict((bond, bspec.dump(spec, params["managed_marker"]).encode("utf-8")) for bond, spec in specs.items())
-    updated = sorted(bond for bond in specs if _read(bspec.spec_path(bond, params["config_dir"])) != contents[bond])
+    relays = relay_files(specs, params)
+    # A relay whose files change restarts with its bond's watchdog (the relay units are
+    # PartOf= it), so a bond counts as updated when either changes.
+    updated = sorted(bond for bond in specs if _read(bspec.spec_path(bond, params["config_dir"])) != contents[bond]
+                     or any(_read(path) != content for path, content in relays[bond].items()))
     states = units.show([UNIT % bond for bond in sorted(set(specs) | set(stale))])
     running = [UNIT % bond for bond in sorted(set(specs) | set(stale)) if _unit_state(states, bond, "ActiveState") in ACTIVE]
     enabled = [UNIT % bond for bond in sorted(set(specs) | set(stale))
@@ -487,9 +520,11 @@ def converge(module):
         run.systemctl("stop", to_stop)
         for bond in sorted(specs):
             files.write(bspec.spec_path(bond, params["config_dir"]), contents[bond], 0o644)
+            write_relay(files, relays[bond], balance_relay.paths(bond, params["config_dir"]))
         kernel_changes, kernel_diff, lives = converge_kernel(module, specs, deployed, kept=run.kept)
         for bond in stale:
             files.delete(bspec.spec_path(bond, params["config_dir"]))
+            write_relay(files, {}, balance_relay.paths(bond, params["config_dir"]))
             files.delete(bspec.live_path(bond, params["run_dir"]))
             files.delete(bspec.snapshot_path(bond, params["run_dir"]))
             files.delete(balance_metrics.json_path(bond, params["run_dir"]))

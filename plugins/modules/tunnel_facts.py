@@ -15,13 +15,16 @@ description:
     the bonds named in O(bonds)): the instance configs
     C(<config_dir>/instances/<bond>-<k>.conf), the C(bonded-openvpn@<bond>-<k>) units, the
     C(bo-<bond>-<k>) interfaces with their addresses and counters, each instance's
-    management state, the host certificate's SHA-256 fingerprint, and the balancer's live
-    set C(<runtime_dir>/balance/<bond>.live)."
+    management state, the host certificate's SHA-256 fingerprint, the balancer's live
+    set C(<runtime_dir>/balance/<bond>.live) and the figures its watchdog last wrote
+    (C(<runtime_dir>/balance/<bond>.metrics.json)), among them, for a bond with C(mptcp),
+    its MPTCP connections and each tunnel's subflows; and for such a bond the states of its
+    relay units C(bonded-openvpn-relay@<bond>) and C(bonded-openvpn-socks@<bond>)."
   - Tunnels are found from configs, loaded units and interfaces alike, so a leftover unit or
     interface without a config shows up as a tunnel whose config is absent.
-  - The cost does not grow with the number of tunnels - one C(systemctl show) and one
-    C(ip -j -s addr show) call in all, and all management sockets (and probes) are asked
-    at once under one O(timeout).
+  - The cost does not grow with the number of tunnels - one C(systemctl show) (for the
+    OpenVPN units and the MPTCP relay units together) and one C(ip -j -s addr show) call in
+    all, and all management sockets (and probes) are asked at once under one O(timeout).
   - A missing C(systemctl) or C(ip), or a host without systemd, is reported in RV(ansible_facts.bonded_openvpn_tunnel_facts.problems)
     and leaves the affected values null, rather than failing.
   - Reading configs, keys and management sockets needs root (use C(become)).
@@ -163,8 +166,27 @@ ansible_facts:
                   Prometheus file - C(bond), C(role), C(balance) and per tunnel C(index), C(interface), C(up),
                   C(in_rotation), C(rtt_seconds), C(loss_ratio), C(receive_bytes), C(transmit_bytes),
                   C(receive_packets), C(transmit_packets) and C(transitions) (C(direction), C(reason), C(count)).
+                - For a bond with C(mptcp) also C(mptcp) (C(connections), C(bundle_subflows)) and per tunnel
+                  C(mptcp_subflows).
                 - Null when the file is missing or unreadable.
               type: dict
+            mptcp:
+              description:
+                - For a bond with C(mptcp), from RV(ansible_facts.bonded_openvpn_tunnel_facts.bonds.metrics) - the
+                  established MPTCP connections between the two bundle addresses (C(connections)) and their
+                  established subflows from bundle address to bundle address (C(bundle_subflows)), the first
+                  subflow of each connection, which no single tunnel carries. Each is null when the watchdog
+                  could not read the host's sockets.
+                - Also C(relays), the ActiveState of the bond's two relay units (C(bonded-openvpn-relay@<bond>.service),
+                  redsocks, and C(bonded-openvpn-socks@<bond>.service), microsocks) keyed by unit name, for example
+                  V(active), V(activating) (restarting after a crash), V(failed), or V(inactive) (also when the unit
+                  is not loaded). Each state is null when systemd could not be asked.
+                - Null for a bond without C(mptcp), and when the metrics file is missing or unreadable.
+              type: dict
+              sample:
+                connections: 2
+                bundle_subflows: 2
+                relays: {"bonded-openvpn-relay@paris.service": active, "bonded-openvpn-socks@paris.service": active}
             tunnels:
               description: One entry per tunnel found, sorted by index.
               type: list
@@ -218,6 +240,15 @@ ansible_facts:
                     - With O(probe), the ICMP probe to the peer's transfer address. Keys C(sent), C(received),
                       C(rtt_ms), C(error). Null when not probed (option off, interface down, or no C(ifconfig)).
                   type: dict
+                mptcp_subflows:
+                  description:
+                    - For a bond with C(mptcp), the established MPTCP subflows over this tunnel, as the watchdog
+                      last counted them - those this end opened from the tunnel's transfer address to the peer's
+                      bundle address, and those the peer opened from its end of the tunnel to this end's bundle
+                      address. With relay connections up, 0 means the tunnel carries none of them.
+                    - Null for a bond without C(mptcp), when the watchdog could not read the host's sockets, and
+                      when the metrics file is missing or unreadable.
+                  type: int
   sample:
     bonded_openvpn_tunnel_facts:
       config_dir: /etc/openvpn/bonded
@@ -230,6 +261,7 @@ ansible_facts:
           count: 1
           host_fingerprint: "25:3B:49:10:B8:8C:92:5E:4C:C0:25:7B:1C:26:D4:66:06:00:66:E8:B9:59:CF:44:97:8E:05:4B:8A:22:66:38"
           balance: {path: /run/bonded-openvpn/balance/paris.live, live: [0]}
+          mptcp: null
           tunnels:
             - index: 0
               instance: paris-0
@@ -285,6 +317,7 @@ ansible_facts:
                 error: null
               probe: {sent: 1, received: 1, rtt_ms: 0.412, error: null}
               dco: {active: false, interface_kind: tun, reason: "the kernel has no DCO module (neither ovpn nor ovpn_dco_v2); ..."}
+              mptcp_subflows: null
 """
 
 import hashlib
@@ -298,6 +331,8 @@ from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certific
 
 UNIT_PREFIX = "bonded-openvpn@"
 UNIT_SUFFIX = ".service"
+# The MPTCP relay units of a bond with mptcp (roles/bonded_openvpn_balance): one of each per bond.
+RELAY_PREFIXES = ("bonded-openvpn-relay@", "bonded-openvpn-socks@")
 INTERFACE_PREFIX = "bo-"
 CONFIG_SUFFIX = ".conf"
 RUNNING_STATES = ("active", "activating", "deactivating", "reloading")
@@ -355,6 +390,11 @@ def unit_name(instance):
     return "%s%s%s" % (UNIT_PREFIX, instance, UNIT_SUFFIX)
 
 
+def relay_units(bond):
+    """The relay units of ``bond`` (with ``*``, the patterns of every bond's)."""
+    return ["%s%s%s" % (prefix, bond, UNIT_SUFFIX) for prefix in RELAY_PREFIXES]
+
+
 def _instance_of_unit(name):
     if name.startswith(UNIT_PREFIX) and name.endswith(UNIT_SUFFIX):
         return openvpn_config.split_instance(name[len(UNIT_PREFIX):-len(UNIT_SUFFIX)])
@@ -368,12 +408,18 @@ def _instance_of_interface(name):
 
 
 def query_units(reader, keys, wanted):
-    """One ``systemctl show`` for the configured units plus every loaded unit of our template."""
-    patterns = ["%s%s-*%s" % (UNIT_PREFIX, bond, UNIT_SUFFIX) for bond in sorted(wanted)] if wanted \
-        else ["%s*%s" % (UNIT_PREFIX, UNIT_SUFFIX)]
+    """One ``systemctl show`` for the configured units plus every loaded unit of our template,
+    and the MPTCP relay units: two per named bond, else two patterns. Which bonds have mptcp
+    is known only from their metrics, read later; asking for every bond's relays keeps it one
+    call, whose size grows with the bonds and not with the tunnels."""
+    if wanted:
+        patterns = ["%s%s-*%s" % (UNIT_PREFIX, bond, UNIT_SUFFIX) for bond in sorted(wanted)]
+        relays = [unit for bond in sorted(wanted) for unit in relay_units(bond)]
+    else:
+        patterns, relays = ["%s*%s" % (UNIT_PREFIX, UNIT_SUFFIX)], relay_units("*")
     units = [unit_name("%s-%d" % key) for key in sorted(keys)]
     out = reader.run("systemctl", ["show", "--no-pager", "-p", ",".join(host_state.UNIT_PROPERTIES)]
-                     + units + patterns, "unit states")
+                     + units + patterns + relays, "unit states")
     if out is None:
         return None
     return host_state.parse_systemctl_show(out)
@@ -451,19 +497,44 @@ def _all_keys(configs, units, interfaces, wanted):
     return keys
 
 
-def _bond(reader, params, name, tunnels, fingerprint):
+def _bond(reader, params, name, tunnels, fingerprint, units):
     roles = set(t["config"]["role"] for t in tunnels if t["config"]["role"])
     live_path = os.path.join(params["runtime_dir"], "balance", "%s.live" % name)
     text, error = reader.read(live_path)
+    figures = _metrics(reader, params, name)
+    mptcp = _mptcp(figures)
+    for tunnel in tunnels:
+        tunnel["mptcp_subflows"] = mptcp["subflows"].get(tunnel["index"]) if mptcp else None
     return {
         "name": name,
         "role": roles.pop() if len(roles) == 1 else ("mixed" if roles else None),
         "count": sum(1 for t in tunnels if t["config"]["present"]),
         "host_fingerprint": fingerprint,
         "balance": {"path": live_path, "live": None if error else host_state.parse_live_set(text)},
-        "metrics": _metrics(reader, params, name),
+        "metrics": figures,
+        "mptcp": _mptcp_entry(mptcp, name, units) if mptcp else None,
         "tunnels": sorted(tunnels, key=lambda t: t["index"]),
     }
+
+
+def _mptcp(figures):
+    """``{"connections", "bundle_subflows", "subflows": {index: n}}`` as the watchdog last
+    wrote them (each None when it could not read them) for a bond with mptcp; None for a
+    bond without mptcp, or without metrics."""
+    if not isinstance(figures, dict) or not isinstance(figures.get("mptcp"), dict):
+        return None
+    rows = [row for row in figures.get("tunnels") or [] if isinstance(row, dict) and isinstance(row.get("index"), int)]
+    return {"connections": figures["mptcp"].get("connections"),
+            "bundle_subflows": figures["mptcp"].get("bundle_subflows"),
+            "subflows": dict((row["index"], row.get("mptcp_subflows")) for row in rows)}
+
+
+def _mptcp_entry(mptcp, name, units):
+    """The bond's ``mptcp`` fact: its figures and the ActiveState of its relay units (null
+    when systemd could not be asked; an unlisted unit is not loaded, so inactive)."""
+    entry = dict((key, mptcp[key]) for key in ("connections", "bundle_subflows"))
+    entry["relays"] = dict((unit, _unit(units, unit)["active_state"]) for unit in relay_units(name))
+    return entry
 
 
 def _metrics(reader, params, name):
@@ -517,7 +588,7 @@ def gather(module):
         reader.problems.append("host certificate %s: %s" % (cert_path, error or "no PEM certificate in it"))
     names = wanted | set(t["instance"].rsplit("-", 1)[0] for t in tunnels)
     bonds = dict((name, _bond(reader, params, name, [t for t in tunnels if t["instance"].rsplit("-", 1)[0] == name],
-                              fingerprint)) for name in sorted(names))
+                              fingerprint, units)) for name in sorted(names))
     return {"config_dir": params["config_dir"], "host_fingerprint": fingerprint,
             "problems": reader.problems, "bonds": bonds, "dco": host_dco}
 

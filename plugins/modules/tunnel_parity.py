@@ -17,6 +17,12 @@ description:
   - "Bond-level checks: facts present for both ends, role (the client holds C(tls-client)
     configs, the server C(tls-server)), tunnel count (both ends and the plan), host
     certificates readable, and the balancers' live sets equal when both are known."
+  - "For MPTCP (a bond with C(mptcp)): both watchdogs run the bond with mptcp or both without,
+    and as the plan says - compared only when both ends' watchdog metrics were read, since
+    null figures also mean no metrics file; and on each end whose watchdog runs it with mptcp,
+    both relay units (C(bonded-openvpn-relay@<bond>), C(bonded-openvpn-socks@<bond>)) are
+    active. A relay state systemd could not be asked for is left to the unit check. MPTCP
+    connection and subflow counts change by the second under traffic and are never compared."
   - "Per tunnel: config present on both ends (and only for planned tunnels); port, proto,
     interface name and the client's remote equal (and equal to the plan); C(ifconfig)
     mirrored (and equal to the plan); each end pins the certificate the other really has;
@@ -119,6 +125,10 @@ mismatches:
     field:
       description:
         - What disagrees. Bond-level V(facts), V(role), V(count), V(certificate), V(balance_live),
+          V(mptcp) (one watchdog runs the bond with mptcp, the other without, or both unlike the plan;
+          values V(on) or V(off)), V(mptcp_relay) (one per end whose relay units are not all active; values
+          V(active), or each unit not active with its ActiveState, V(unknown) when systemd could not be asked;
+          the hint names the units and C(journalctl -u) them),
           V(uplink_down) (none of an uplink's tunnels is connected; the hint names the uplink);
           per tunnel V(config), V(port), V(proto), V(dev), V(remote), V(local) (the address a client on an uplink
           binds to), V(ifconfig), V(peer_fingerprint), V(data_ciphers), V(tls_crypt_key), V(unit), V(interface),

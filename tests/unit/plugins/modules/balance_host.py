@@ -9,13 +9,14 @@ import json
 class FakeKernel(object):
     def __init__(self, interfaces):
         self.addresses, self.rules, self.routes, self.nft = set(), set(), {}, {}
+        self.endpoints, self.subflow_limit, self.next_endpoint_id = {}, 2, 1   # address -> (id, dev)
         self.interfaces = list(interfaces)
         self.fail = {}      # "nft" or "ip-batch" -> stderr of the failure
         self.crash = None   # "nft": the module dies in that call (a lost host)
         self.calls = []
 
     def state(self):
-        return copy.deepcopy((self.addresses, self.rules, self.routes, self.nft))
+        return copy.deepcopy((self.addresses, self.rules, self.routes, self.nft, self.endpoints))
 
     def __call__(self, argv, data=None):
         self.calls.append(argv)
@@ -23,8 +24,14 @@ class FakeKernel(object):
             info = [{"family": "inet", "local": a, "prefixlen": 32} for a in sorted(self.addresses)]
             return 0, json.dumps([{"ifname": "lo", "addr_info": info}]), ""
         if argv[:4] == ["ip", "-N", "-j", "rule"]:
-            return 0, json.dumps([{"priority": p, "fwmark": hex(m), "table": str(t), "protocol": "194"}
-                                  for p, m, t in sorted(self.rules)]), ""
+            return 0, json.dumps([dict({"priority": p, "table": str(t), "protocol": "194"},
+                                       **({"fwmark": hex(m)} if src is None else {"src": src}))
+                                  for p, m, t, src in sorted(self.rules, key=str)]), ""
+        if argv == ["ip", "-j", "mptcp", "endpoint", "show"]:
+            return 0, json.dumps([{"address": a, "id": i, "subflow": True, "dev": dev}
+                                  for a, (i, dev) in sorted(self.endpoints.items())]), ""
+        if argv == ["ip", "mptcp", "limits", "show"]:
+            return 0, "add_addr_accepted 0 subflows %d \n" % self.subflow_limit, ""
         if argv[:4] == ["ip", "-N", "-j", "route"]:
             return 0, json.dumps(list(self.routes.values())), ""
         if argv[:4] == ["ip", "-N", "-j", "link"]:
@@ -70,12 +77,30 @@ class FakeKernel(object):
             words = line.split()
             if words[0] == "address":
                 (self.addresses.add if words[1] == "add" else self.addresses.discard)(words[2].split("/")[0])
-            elif words[0] == "rule":
-                rule = (int(words[3]), int(words[5]), int(words[7]))
+            elif words[0] == "rule" and words[4] == "from":
+                rule = (int(words[3]), None, int(words[7]), words[5])
                 (self.rules.add if words[1] == "add" else self.rules.discard)(rule)
+            elif words[0] == "rule":
+                rule = (int(words[3]), int(words[5]), int(words[7]), None)
+                (self.rules.add if words[1] == "add" else self.rules.discard)(rule)
+            elif words[0] == "mptcp":
+                self._mptcp(words)
             else:
                 self._route(words)
         return 0, "", ""
+
+    def _mptcp(self, words):
+        if words[1:3] == ["limits", "set"]:
+            self.subflow_limit = int(words[words.index("subflows") + 1])
+        elif words[1:3] == ["endpoint", "add"]:
+            assert words[2 + 1] not in self.endpoints, "endpoint %s exists" % words[3]
+            self.endpoints[words[3]] = (self.next_endpoint_id, words[words.index("dev") + 1])
+            self.next_endpoint_id += 1
+        elif words[1:3] == ["endpoint", "delete"]:
+            gone = int(words[4])
+            self.endpoints = dict((a, e) for a, e in self.endpoints.items() if e[0] != gone)
+        else:
+            raise AssertionError("unexpected mptcp command %r" % (words,))
 
     def _route(self, words):
         kind = "unreachable" if words[2] == "unreachable" else None

@@ -58,6 +58,7 @@ def tunnel_entry(role, tunnel):
                        "remote_port": tunnel["port"], "local_real_ip": None, "error": None},
         "probe": {"sent": 1, "received": 1, "rtt_ms": 0.4, "error": None},
         "dco": {"active": False, "interface_kind": "tun", "reason": "the kernel has no DCO module"},
+        "mptcp_subflows": None,
     }
 
 
@@ -71,6 +72,7 @@ def host_facts(role, tunnels):
         "bonds": {"paris": {
             "name": "paris", "role": role, "count": tunnels, "host_fingerprint": FINGERPRINTS[role],
             "balance": {"path": "/run/bonded-openvpn/balance/paris.live", "live": list(range(tunnels))},
+            "metrics": None, "mptcp": None,
             "tunnels": [tunnel_entry(role, t) for t in planned["tunnel_list"]],
         }},
     }

@@ -13,7 +13,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certificate_fingerprint
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_facts
-from test_parity_compare import tunnel_entry, plan_bond
+from test_parity_compare import host_facts, plan_bond, tunnel_entry
 
 SERVER_CONFIG = """# Ansible managed
 dev bo-paris-{k}
@@ -163,7 +163,8 @@ def test_one_systemctl_and_one_ip_call_whatever_the_count(host):
     assert [call[0] for call in module.calls] == ["/usr/bin/systemctl", "/usr/bin/ip"]
     show = module.calls[0]
     assert show[1:5] == ["show", "--no-pager", "-p", "Id,LoadState,ActiveState,SubState,MainPID"]
-    assert show[5:] == ["bonded-openvpn@paris-0.service", "bonded-openvpn@paris-1.service", "bonded-openvpn@*.service"]
+    assert show[5:] == ["bonded-openvpn@paris-0.service", "bonded-openvpn@paris-1.service", "bonded-openvpn@*.service",
+                        "bonded-openvpn-relay@*.service", "bonded-openvpn-socks@*.service"]
     assert module.calls[1][1:] == ["-j", "-s", "addr", "show"]
     assert facts["problems"] == []
 
@@ -196,7 +197,9 @@ def test_named_bonds_limit_the_report_and_absent_ones_are_empty(host):
                            bonds=["paris", "lyon"])
     assert sorted(facts["bonds"]) == ["lyon", "paris"]
     assert (facts["bonds"]["lyon"]["count"], facts["bonds"]["lyon"]["tunnels"]) == (0, [])
-    assert module.calls[0][-2:] == ["bonded-openvpn@lyon-*.service", "bonded-openvpn@paris-*.service"]
+    assert module.calls[0][-6:] == ["bonded-openvpn@lyon-*.service", "bonded-openvpn@paris-*.service",
+                                    "bonded-openvpn-relay@lyon.service", "bonded-openvpn-socks@lyon.service",
+                                    "bonded-openvpn-relay@paris.service", "bonded-openvpn-socks@paris.service"]
 
 
 def test_failing_tools_are_problems_not_failures(host):
@@ -216,7 +219,9 @@ def test_unreadable_config_is_reported_on_its_tunnel(host, tmp_path):
 
 def test_shape_matches_what_parity_is_tested_with(host):
     """The fixtures of test_parity_compare must look exactly like real tunnel_facts output."""
-    tunnel = gather(host, {"systemctl": (0, SYSTEMCTL_SHOW, ""), "ip": (0, IP_ADDR, "")})[0]["bonds"]["paris"]["tunnels"][0]
+    bond = gather(host, {"systemctl": (0, SYSTEMCTL_SHOW, ""), "ip": (0, IP_ADDR, "")})[0]["bonds"]["paris"]
+    assert set(bond) == set(host_facts("server", 1)["bonds"]["paris"])
+    tunnel = bond["tunnels"][0]
     fixture = tunnel_entry("server", plan_bond(1)["tunnel_list"][0])
     assert set(tunnel) == set(fixture)
     for part in ("config", "unit", "interface", "management"):

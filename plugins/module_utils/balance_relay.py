@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+"""The MPTCP relay of a bond with ``mptcp``: its files, read by two systemd template units.
+
+On each gateway, ``bonded-openvpn-relay@<bond>`` (redsocks) takes the LAN's TCP that the
+bond's nftables table DNATs to the bundle address and carries it over SOCKS5 to the peer,
+and ``bonded-openvpn-socks@<bond>`` (microsocks) answers the peer's relay on the bundle
+address and opens the connection to the far host. Both run under ``mptcpize``, which makes
+their TCP sockets MPTCP ones: between the gateways, one connection with a subflow per
+tunnel; towards the LAN, plain TCP (MPTCP falls back to it).
+
+Pure functions; the module writes what they render. Nothing here reads the host.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from . import balance_render as render
+from . import balance_spec as bspec
+from . import safe_text as safe
+
+WHERE = "the MPTCP relay's configuration"
+
+
+def env_path(bond, config_dir=bspec.CONFIG_DIR):
+    # Not '.conf': deployed_specs reads every '<bond>.conf' of the directory as a spec.
+    return os.path.join(config_dir, "%s.relay" % bond)
+
+
+def redsocks_path(bond, config_dir=bspec.CONFIG_DIR):
+    return os.path.join(config_dir, "%s.redsocks" % bond)
+
+
+def paths(bond, config_dir=bspec.CONFIG_DIR):
+    return [env_path(bond, config_dir), redsocks_path(bond, config_dir)]
+
+
+def _addresses(spec):
+    render.check_spec(spec)
+    return (safe.shaped("local_bundle", spec["local_bundle"], safe.IPV4, "an IPv4 address", WHERE),
+            safe.shaped("peer_bundle", spec["peer_bundle"], safe.IPV4, "an IPv4 address", WHERE))
+
+
+def render_env(spec, marker):
+    """The socks unit's EnvironmentFile: where microsocks listens."""
+    local, peer = _addresses(spec)
+    return ("# %s\n# MPTCP relay of bond '%s': microsocks listens on the bundle address for the peer (%s).\n"
+            "BONDED_RELAY_LISTEN=%s\nBONDED_RELAY_PORT=%d\n"
+            % (marker, spec["bond"], peer, local, bspec.MPTCP_SOCKS_PORT))
+
+
+def render_redsocks(spec, marker):
+    """redsocks' configuration: the transparent listener on the bundle address, the peer's
+    SOCKS server as the way out. ``redirector = iptables`` reads the original destination
+    from conntrack (SO_ORIGINAL_DST), which nftables' DNAT sets just as iptables' did."""
+    local, peer = _addresses(spec)
+    return "\n".join([
+        "// %s" % marker,
+        "// MPTCP relay of bond '%s': the LAN's TCP to %s, over SOCKS5 to the peer's relay."
+        % (spec["bond"], ", ".join(spec["peer_networks"]) or "(no network)"),
+        "base {", "\tlog_debug = off;", "\tlog_info = on;", "\tlog = stderr;", "\tdaemon = off;",
+        "\tredirector = iptables;", "}",
+        "redsocks {", "\tlocal_ip = %s;" % local, "\tlocal_port = %d;" % bspec.MPTCP_TRANSPARENT_PORT,
+        "\tip = %s;" % peer, "\tport = %d;" % bspec.MPTCP_SOCKS_PORT, "\ttype = socks5;", "}", ""])
