@@ -50,7 +50,7 @@ def links_chart(results, path, notes):
     figure, (left, right) = pyplot.subplots(1, 2, figsize=(12, 5.6), gridspec_kw={"width_ratios": [3, 2]})
     equal = [r for r in results if r["links"] == "equal"]
     single = dict((r["streams"], r) for r in equal if r["tunnels"] == 1)
-    for mode, color, marker in (("packet", "tab:blue", "o"), ("flow", "tab:red", "s")):
+    for mode, color, marker in (("packet", "tab:blue", "o"), ("flow", "tab:red", "s"), ("mptcp", "tab:purple", "^")):
         for count in sorted({r["streams"] for r in equal}):
             rows = sorted([r for r in equal if r["mode"] == mode and r["streams"] == count] +
                           ([single[count]] if count in single else []), key=lambda r: r["tunnels"])
@@ -77,7 +77,7 @@ def links_chart(results, path, notes):
         what = "%s N=%d%s" % (r["mode"], r["tunnels"], " weights" if r["weights"] else "")
         labels.append("%s\n%d flow%s" % (what, r["streams"], "" if r["streams"] == 1 else "s"))
         values.append(r["mbps"] / sum(r["rates"]))
-        colors.append("tab:green" if r["weights"] else "tab:red" if r["mode"] == "flow" else "tab:blue")
+        colors.append("tab:green" if r["weights"] else {"flow": "tab:red", "mptcp": "tab:purple"}.get(r["mode"], "tab:blue"))
     right.barh(range(len(values)), values, color=colors)
     right.set_yticks(range(len(values)))
     right.set_yticklabels(labels, fontsize=7)
