@@ -5,6 +5,8 @@ and then compare the host with what it was before."""
 import copy
 import json
 
+from module_run import run_module
+
 
 class FakeKernel(object):
     def __init__(self, interfaces):
@@ -155,3 +157,23 @@ class FakeSystemd(object):
         error = self.try_run(verb, units, *flags)
         if error:
             self.module.fail_json(msg=error)
+
+
+def stand_in(module, tmp_path, monkeypatch, interfaces):
+    """Points ``module`` (balance_datapath) at a FakeKernel with ``interfaces`` and at
+    FakeSystemd, both fresh; the kernel's ``root`` is ``tmp_path``."""
+    fake = FakeKernel(interfaces)
+    FakeSystemd.units, FakeSystemd.calls, FakeSystemd.fail = {}, [], {}
+    monkeypatch.setattr(module, "SystemdUnits", FakeSystemd)
+    monkeypatch.setattr(module.AnsibleModule, "run_command",
+                        lambda self, argv, data=None, binary_data=False, **kwargs: fake(argv, data))
+    fake.root = tmp_path
+    return fake
+
+
+def converge(module, capsys, host, sides, check=False, rc=0):
+    """One run of ``module`` on the stand-in host, its directories under ``host.root``."""
+    args = {"sides": sides, "config_dir": str(host.root / "etc"), "run_dir": str(host.root / "run"),
+            "lib_dir": str(host.root / "lib"), "_ansible_check_mode": check, "_ansible_diff": True}
+    FakeSystemd.calls = []
+    return run_module(capsys, module.main, args, rc)

@@ -15,7 +15,8 @@ from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_p
 
 from module_run import run_module
 
-from balance_host import FakeKernel, FakeSystemd
+import balance_host
+from balance_host import FakeKernel, FakeSystemd, stand_in
 from lock_probe import is_held
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
@@ -110,20 +111,11 @@ def _host_side(**changes):
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    fake = FakeKernel(INTERFACES)
-    FakeSystemd.units, FakeSystemd.calls, FakeSystemd.fail = {}, [], {}
-    monkeypatch.setattr(module, "SystemdUnits", FakeSystemd)
-    monkeypatch.setattr(module.AnsibleModule, "run_command",
-                        lambda self, argv, data=None, binary_data=False, **kwargs: fake(argv, data))
-    fake.root = tmp_path
-    return fake
+    return stand_in(module, tmp_path, monkeypatch, INTERFACES)
 
 
 def converge(capsys, host, sides, check=False, rc=0):
-    args = {"sides": sides, "config_dir": str(host.root / "etc"), "run_dir": str(host.root / "run"),
-            "lib_dir": str(host.root / "lib"), "_ansible_check_mode": check, "_ansible_diff": True}
-    FakeSystemd.calls = []
-    return run_module(capsys, module.main, args, rc)
+    return balance_host.converge(module, capsys, host, sides, check, rc)
 
 
 def snapshot(host):

@@ -7,9 +7,8 @@ import pytest
 from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath as module
 from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 
-from module_run import run_module
-
-from balance_host import FakeKernel, FakeSystemd
+import balance_host
+from balance_host import FakeSystemd, stand_in
 
 BOND = {"name": "paris", "id": 1, "server": "hq", "client": "gw", "tunnels": 4, "port": 1194, "mptcp": True,
         "server_networks": ["192.168.1.0/24"], "client_networks": ["192.168.10.0/24"]}
@@ -25,20 +24,11 @@ def side(**changes):
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    fake = FakeKernel(sorted(tunnel["interface"] for tunnel in SIDE["tunnels"]))
-    FakeSystemd.units, FakeSystemd.calls, FakeSystemd.fail = {}, [], {}
-    monkeypatch.setattr(module, "SystemdUnits", FakeSystemd)
-    monkeypatch.setattr(module.AnsibleModule, "run_command",
-                        lambda self, argv, data=None, binary_data=False, **kwargs: fake(argv, data))
-    fake.root = tmp_path
-    return fake
+    return stand_in(module, tmp_path, monkeypatch, sorted(tunnel["interface"] for tunnel in SIDE["tunnels"]))
 
 
 def converge(capsys, host, sides, check=False, rc=0):
-    args = {"sides": sides, "config_dir": str(host.root / "etc"), "run_dir": str(host.root / "run"),
-            "lib_dir": str(host.root / "lib"), "_ansible_check_mode": check, "_ansible_diff": True}
-    FakeSystemd.calls = []
-    return run_module(capsys, module.main, args, rc)
+    return balance_host.converge(module, capsys, host, sides, check, rc)
 
 
 def relay_files(host):
