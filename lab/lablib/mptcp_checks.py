@@ -3,6 +3,7 @@ links, eight flows against packet mode, a tunnel killed during a transfer, and n
 once mptcp is off again. Bounds are loose enough never to flake on a busy 2-core machine;
 bench/links prints the figures to compare with the issue's targets."""
 import json
+import time
 
 from lablib import bondlab, links, outage
 from lablib.podman import exec_in
@@ -33,11 +34,14 @@ def run(lab, gate, measure, deploy, link, unequal, packet_eight):
     gate.check("mptcp, 8 flows against packet mode", eight >= EIGHT_VS_PACKET * packet_eight,
                "%.1f Mbit/s = %.2f x packet mode's %.1f (bound %.2f)"
                % (eight, eight / packet_eight, packet_eight, EIGHT_VS_PACKET))
+    settle(lab)
     reverse(lab, gate, total)
     guarded(lab, gate)
+    settle(lab)
     killed(lab, gate, total, link)
     lab.shape(links.of_rates(bondlab.PORT, unequal))
     lab.wait_whole()
+    settle(lab)
     one = measure(lab, 1, ONE_FLOW_UNEQUAL * sum(unequal))
     gate.check("mptcp, 1 flow, unequal links", one >= ONE_FLOW_UNEQUAL * sum(unequal),
                "links %s: %.1f Mbit/s = %.2f x their sum (bound %.2f)" % (
@@ -65,21 +69,52 @@ def killed(lab, gate, total, link):
                    subflows.get(2)))
 
 
-def reverse(lab, gate, total):
-    """The other way: a connection opened behind the server goes through the server's relay."""
-    exec_in(lab.sender, ["systemd-run", "--unit=bo-iperf3-reverse", "--quiet", "iperf3", "--server"], check=False)
-    proc = exec_in(lab.receiver, ["iperf3", "--client", lab.lan_a + ".10", "--time", "6", "--json"], check=False,
-                   timeout=70)
+def _reverse_run(lab):
+    proc = exec_in(lab.receiver, ["iperf3", "--client", lab.lan_a + ".10", "--time", "6", "--omit", "1", "--json"],
+                   check=False, timeout=70)
     try:
-        mbps = json.loads(proc.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
+        return json.loads(proc.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
     except (ValueError, KeyError):
-        mbps = 0.0
+        return 0.0
+
+
+def settle(lab, timeout=60, quiet_mbps=2.0, step=2.0):
+    """Waits until the tunnels carry next to nothing (the probes' few packets). When iperf3
+    ends, the relays still hold the data they accepted and send it on: after 8 flows here
+    about 20 MB, a few seconds at the links' rate, which would count against the next
+    figure. (The connections themselves then stay half-open and idle for about a minute,
+    until the kernel's MPTCP close timeout: that costs nothing on the links.)"""
+    interfaces = ["bo-%s-%d" % (BOND, k) for k in range(lab.tunnels)]
+
+    def sent():
+        return sum(counters["transmit_bytes"] for gateway in (lab.client, lab.server)
+                   for counters in bondlab.interface_counters(gateway, interfaces).values())
+    deadline, last = time.monotonic() + timeout, sent()
+    while time.monotonic() < deadline:
+        time.sleep(step)
+        now = sent()
+        if (now - last) * 8 / step / 1e6 < quiet_mbps:
+            return
+        last = now
+    print("   the tunnels still carried over %.0f Mbit/s after %d s; measuring anyway" % (quiet_mbps, timeout),
+          flush=True)
+
+
+def reverse(lab, gate, total):
+    """The other way: a connection opened behind the server goes through the server's relay.
+    Like the gate's other figures, one below its bound is taken once more (a shared machine)."""
+    exec_in(lab.sender, ["systemd-run", "--unit=bo-iperf3-reverse", "--quiet", "iperf3", "--server"], check=False)
+    runs = [_reverse_run(lab)]
+    if runs[0] < ONE_FLOW_EQUAL * total:
+        runs.append(_reverse_run(lab))
+    mbps = max(runs)
     relayed = exec_in(lab.server, ["journalctl", "-u", "bonded-openvpn-relay@%s" % BOND, "--no-pager", "-o", "cat"],
                       check=False).stdout
     seen = "%s.10:" % lab.lan_b in relayed and "accepted" in relayed
     gate.check("mptcp, the other way", mbps >= ONE_FLOW_EQUAL * total and seen,
-               "a connection from behind the server: %.1f Mbit/s = %.2f x the sum (bound %.2f); the server's relay "
-               "%s it" % (mbps, mbps / total, ONE_FLOW_EQUAL, "logged" if seen else "did not log"))
+               "a connection from behind the server: %s Mbit/s, best %.2f x the sum (bound %.2f); the server's relay "
+               "%s it" % (" / ".join("%.1f" % run for run in runs), mbps / total, ONE_FLOW_EQUAL,
+                          "logged" if seen else "did not log"))
 
 
 # A SOCKS5 CONNECT from where it runs to HOST:PORT through the SOCKS server at SOCKS:1080:
