@@ -33,6 +33,13 @@ description:
     OpenVPN instances leave by it whatever the main table says; tunnels that connected before
     their uplink's rule existed (the tunnels role starts them first) are told to reconnect
     through it.
+  - For a bond with C(mptcp), on both sides, routes each tunnel's transfer address by a table
+    of its own into its tunnel, keeps an MPTCP subflow endpoint for each tunnel in rotation
+    (the watchdog makes it again when the tunnel returns), raises the host's MPTCP subflow
+    limit to 8 (never lowers it), exempts the subflows from the spreading, adds the relay's
+    DNAT and guard chains to the bond's table, and writes the relay units' files
+    C(<config_dir>/<bond>.relay) and C(<config_dir>/<bond>.redsocks) (see docs/mptcp.md); the
+    bond's watchdog restarts, with its relays, when they change.
   - Routes and rules it owns carry protocol 194; it never touches others.
   - Fails safe. When any step fails after the host was changed (C(nft -f) refusing the new
     table, say), it puts back the previous specs and watchdog code, brings the kernel back to
