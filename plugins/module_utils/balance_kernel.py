@@ -409,14 +409,17 @@ def _plan_mptcp(changes, want, current):
         command = "mptcp limits set subflows %d add_addr_accepted %d" % (want.mptcp_subflows, current.mptcp_accepted)
         changes.ip_commands.append(command)
         changes.summary.append(command)
+    # Ours to keep: a subflow endpoint on the interface wanted (one made by hand without a
+    # device, or left on a vanished interface, is made again).
+    kept = set(address for address, endpoint in current.endpoints.items()
+               if address in want.endpoints and endpoint["subflow"] and endpoint["dev"] == want.endpoints[address])
     for address, endpoint in sorted(current.endpoints.items()):
-        if want.endpoints.get(address) != endpoint["dev"] or not endpoint["subflow"]:
+        if address not in kept:
             command = "mptcp endpoint delete id %d" % endpoint["id"]
             changes.ip_commands.append(command)
             changes.summary.append("%s (%s, dev %s)" % (command, address, endpoint["dev"]))
     for address, interface in sorted(want.endpoints.items()):
-        endpoint = current.endpoints.get(address)
-        if endpoint is None or endpoint["dev"] != interface or not endpoint["subflow"]:
+        if address not in kept:
             command = "mptcp endpoint add %s dev %s subflow" % (address, interface)
             changes.ip_commands.append(command)
             changes.summary.append(command)

@@ -18,9 +18,6 @@ import os
 
 from . import balance_render as render
 from . import balance_spec as bspec
-from . import safe_text as safe
-
-WHERE = "the MPTCP relay's configuration"
 
 
 def env_path(bond, config_dir=bspec.CONFIG_DIR):
@@ -37,9 +34,9 @@ def paths(bond, config_dir=bspec.CONFIG_DIR):
 
 
 def _addresses(spec):
+    """The bundle addresses, once check_spec has refused any that is not an IPv4 address."""
     render.check_spec(spec)
-    return (safe.shaped("local_bundle", spec["local_bundle"], safe.IPV4, "an IPv4 address", WHERE),
-            safe.shaped("peer_bundle", spec["peer_bundle"], safe.IPV4, "an IPv4 address", WHERE))
+    return spec["local_bundle"], spec["peer_bundle"]
 
 
 def render_env(spec, marker):

@@ -131,6 +131,14 @@ def test_an_endpoint_left_on_a_vanished_interface_is_made_again_and_missing_ones
                         "mptcp endpoint add 10.255.1.6 dev bo-paris-1 subflow"]
 
 
+def test_an_endpoint_of_ours_without_a_device_is_deleted_when_its_tunnel_is_not_wanted():
+    want = render.desired(mptcp_spec(), [0, 1, 2], ALL_UP)
+    current = in_sync(want)
+    current.endpoints["10.255.1.14"] = {"id": 9, "dev": None, "subflow": True}
+    commands = kernel.plan_changes(want, current, kernel.Scope.bond(mptcp_spec())).ip_commands
+    assert commands == ["mptcp endpoint delete id 9"]
+
+
 def test_the_subflow_limit_is_raised_keeping_accepted_addresses_and_never_lowered():
     want = render.desired(mptcp_spec(), None, ALL_UP)
     current = in_sync(want, subflows=2)
