@@ -1,5 +1,5 @@
 # One entry point for people and CI. Every target installs what it needs (lab/bootstrap).
-SCENARIOS ?= scale datapath datapath_flow fleet bo-trixie-dual
+SCENARIOS ?= scale datapath datapath_flow underlay6 fleet bo-trixie-dual
 RUN := lab/run
 STAGE := lab/stage
 

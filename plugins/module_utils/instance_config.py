@@ -12,6 +12,7 @@ __metaclass__ = type
 import hashlib
 import re
 
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_family
 from ansible_collections.bonded.openvpn.plugins.module_utils import safe_text as safe
 
 DEFAULT_CIPHERS = ("AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305")
@@ -35,13 +36,26 @@ def digest(text):
     return hashlib.sha256(text.encode("utf-8") if not isinstance(text, bytes) else text).hexdigest()
 
 
+def _protos(side, remote):
+    """(server's, client's) ``proto``. A server's ``udp`` binds IPv4 only and ``udp6`` both
+    families; a client dialing a host name is held to the bond's family. The directives of
+    an IPv4 bond that dials an address are the ones written before IPv6 existed here, so
+    upgrading restarts none of its tunnels."""
+    tcp = side["proto"] == "tcp"
+    if side.get("underlay_family") == "ipv6":
+        return ("tcp6-server", "tcp6-client") if tcp else ("udp6", "udp6")
+    if remote is not None and plan_family.of_address(remote) is None:
+        return ("tcp-server", "tcp4-client") if tcp else ("udp", "udp4")
+    return ("tcp-server", "tcp-client") if tcp else ("udp", "udp")
+
+
 def _transport(side, tunnel, port):
     if side["role"] == "server":
-        proto = "tcp-server" if side["proto"] == "tcp" else "udp"
         # With several addresses dialed, a reply must leave from the one its packet came to.
-        return ["proto %s" % proto, "port %s" % port] + (["multihome"] if side.get("multihome") else []) + ["tls-server"]
-    proto = "tcp-client" if side["proto"] == "tcp" else "udp"
-    lines = ["proto %s" % proto, "remote %s %s" % (safe.word("remote", tunnel.get("remote") or side["remote"]), port)]
+        return (["proto %s" % _protos(side, None)[0], "port %s" % port]
+                + (["multihome"] if side.get("multihome") else []) + ["tls-server"])
+    remote = tunnel.get("remote") or side["remote"]
+    lines = ["proto %s" % _protos(side, remote)[1], "remote %s %s" % (safe.word("remote", remote), port)]
     if tunnel.get("client_underlay"):
         # Bound to its uplink's address (any free port): the uplink's policy rule matches
         # that source, so keepalives and reconnects leave by the uplink too.

@@ -13,6 +13,8 @@ __metaclass__ = type
 import re
 import shlex
 
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_family
+
 # Full, ASCII-only matches: "$" would also accept "paris-0\n", a file name the module must
 # never take for one of its instances.
 INSTANCE_PATTERN = re.compile(r"(?P<bond>[a-z][a-z0-9]*)-(?P<index>[0-9]+)", re.ASCII)
@@ -96,6 +98,19 @@ def _proto(raw):
     return "tcp" if raw.lower() in TCP_DIRECTIVES else "udp"
 
 
+def _family(role, raw_proto, remote):
+    """The address family the instance's socket uses: a 4 or 6 in ``proto`` says it; a
+    server's plain ``udp``/``tcp-server`` binds IPv4 only; a client's plain one dials the
+    family of its remote (None: a host name, either family)."""
+    raw = (raw_proto or "udp").lower()
+    for digit, family in (("6", "ipv6"), ("4", "ipv4")):
+        if raw.endswith(digit) or (digit + "-") in raw:
+            return family
+    if role == "server":
+        return "ipv4"
+    return plan_family.of_address(remote)
+
+
 def _fingerprints(directives):
     pins = []
     for args in directives.get("peer-fingerprint", []):
@@ -121,13 +136,15 @@ def instance_facts(text):
     else:
         port = _port(_first(directives, "port") or _first(directives, "lport") or DEFAULT_PORT)
     ciphers = _first(directives, "data-ciphers")
+    remote = _first(directives, "remote") if role == "client" else None
     return {
         "role": role,
         "port": port,
-        "remote": _first(directives, "remote") if role == "client" else None,
+        "remote": remote,
         "local": _first(directives, "local"),
         "proto": _proto(raw_proto),
         "proto_directive": raw_proto,
+        "family": _family(role, raw_proto, remote),
         "dev": _first(directives, "dev"),
         "local_address": _first(directives, "ifconfig", 0),
         "peer_address": _first(directives, "ifconfig", 1),

@@ -18,6 +18,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_family
+
 FIELDS_BOND = ("facts", "role", "count", "certificate", "balance_live", "mptcp", "mptcp_relay")
 FIELDS_STATIC = ("port", "proto", "dev", "remote", "ifconfig", "peer_fingerprint", "data_ciphers", "tls_crypt_key")
 FIELDS_RUNTIME = ("interface", "interface_address", "management")
@@ -267,6 +269,7 @@ def _static_checks(bond, index, ccfg, scfg, planned, plan, client, server, sides
     pproto = plan.get("proto") if plan else None
     if ccfg["proto"] != scfg["proto"] or (plan and pproto != scfg["proto"]):
         add("proto", ccfg["proto"], scfg["proto"], "the ends speak different transports: %s" % rerun, pproto)
+    found += _family_check(bond, index, ccfg, scfg, plan, rerun)
     if plan and (ccfg["dev"] != planned["interface"] or scfg["dev"] != planned["interface"]):
         add("dev", ccfg["dev"], scfg["dev"], "interface name differs from the plan's: %s" % rerun,
             planned["interface"])
@@ -289,6 +292,21 @@ def _static_checks(bond, index, ccfg, scfg, planned, plan, client, server, sides
             "the ends hold different or missing tls-crypt keys (bonds/%s/tls-crypt.key): re-run site.yml to copy "
             "the server's key to the client" % bond)
     return found
+
+
+def _family_check(bond, index, ccfg, scfg, plan, rerun):
+    """The server listens in the family the client dials (IPv4 only for a plain ``udp``
+    server) and in the plan's ``underlay_family``. A client dialing a host name with a
+    plain proto may use either family: only the server is then compared."""
+    pfamily = (plan or {}).get("underlay_family")
+    cfamily, sfamily = ccfg.get("family"), scfg.get("family")
+    if cfamily in (None, sfamily) and pfamily in (None, sfamily):
+        return []
+    return [mismatch(bond, index, "underlay_family", cfamily, sfamily,
+                     "the client dials over %s but the server listens on %s%s: %s"
+                     % (plan_family.NAMES.get(cfamily, "either family"), plan_family.NAMES.get(sfamily, "?"),
+                        " (the plan's underlay is %s)" % plan_family.NAMES[pfamily] if pfamily in plan_family.NAMES
+                        else "", rerun), plan=pfamily)]
 
 
 def _over(planned):

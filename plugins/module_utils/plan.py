@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_cross as cross
+from ansible_collections.bonded.openvpn.plugins.module_utils import plan_family as family
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_rules as rules
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_shapes as shapes
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_underlay as underlay
@@ -100,6 +101,10 @@ def _check_bond(bond, hosts, block_count):
     server = bond.get("server")
     if bond.get("remote") is None and shapes.is_inventory_host(server) and server in hosts:
         errors += rules.check_default_remote(server, hosts[server])
+    if bond.get("underlay_family") is not None:
+        errors += rules.check_choice("underlay_family", bond["underlay_family"], rules.UNDERLAY_FAMILIES)
+    if not errors:
+        errors += family.check(bond, hosts)
     for field in rules.NETWORK_FIELDS:
         errors += rules.parse_networks(field, bond.get(field, []))[1]
     return errors
@@ -184,7 +189,8 @@ def _bond(bond, pool, hosts):
     weights = _weights(bond)
     planned = dict(rules.OPTIONAL_FIELDS)
     planned.update(bond)
-    planned["remote"] = bond.get("remote") or hosts[bond["server"]]
+    planned["remote"] = family.normalized(bond.get("remote") or hosts[bond["server"]])
+    planned["underlay_family"] = family.family(bond, hosts)
     planned["weights"] = weights
     for field in rules.NETWORK_FIELDS:
         planned[field] = [str(n) for n in rules.parse_networks(field, bond.get(field, []))[0]]
@@ -224,6 +230,7 @@ def _side(bond, role):
         "role": role,
         "peer": bond[peer],
         "proto": bond["proto"],
+        "underlay_family": bond["underlay_family"],
         "balance": bond["balance"],
         "remote": bond["remote"] if role == "client" else None,
         "local_bundle": bond["%s_bundle" % local],

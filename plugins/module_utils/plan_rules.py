@@ -17,6 +17,8 @@ MAX_BOND_ID = 255
 IFNAME_MAX = 15
 INTERFACE_PREFIX = "bo-"
 PROTOS = ("udp", "tcp")
+# The address family the tunnels' own packets travel in (their "underlay").
+UNDERLAY_FAMILIES = ("ipv4", "ipv6")
 BALANCE_MODES = ("packet", "flow", "flowlet")
 # Milliseconds; nftables set timeouts count in jiffies (4 ms at HZ=250), and a gap of
 # seconds is no longer a flowlet. Mirrors balance_spec.FLOWLET_GAP_LIMITS.
@@ -48,6 +50,7 @@ OPTIONAL_FIELDS = {
     "flowlet_gap": None,
     "uplinks": None,
     "mptcp": False,
+    "underlay_family": None,
 }
 KNOWN_FIELDS = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
 NETWORK_FIELDS = ("server_networks", "client_networks")

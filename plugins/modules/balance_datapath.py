@@ -302,10 +302,12 @@ def live_set(params, bond):
     return parse_live_set(text.decode("utf-8", "replace")) if text is not None else None
 
 
-def resolve_ipv4(name):
-    """The IPv4 addresses ``name`` stands for on this host (None: it does not resolve)."""
+def resolve(name, family="ipv4"):
+    """The addresses of ``family`` that ``name`` stands for on this host, as the client's
+    OpenVPN dials it (None: it does not resolve)."""
     try:
-        infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_DGRAM)
+        infos = socket.getaddrinfo(name, None, socket.AF_INET6 if family == "ipv6" else socket.AF_INET,
+                                   socket.SOCK_DGRAM)
     except (socket.gaierror, UnicodeError, OSError):
         return None
     return sorted(set(ipaddress.ip_address(info[4][0]) for info in infos))
@@ -325,10 +327,12 @@ def check_remotes(module, sides):
 
 
 def _check_remote(module, side, remote):
-    addresses = resolve_ipv4(remote)
+    family = side.get("underlay_family") or "ipv4"
+    addresses = resolve(remote, family)
     if addresses is None:
-        module.warn("bond '%s': field 'remote': %r does not resolve on this host, so it cannot be checked "
-                    "against the bond's routes; the tunnels cannot connect until it resolves" % (side["bond"], remote))
+        module.warn("bond '%s': field 'remote': %r has no %s address on this host, so it cannot be checked "
+                    "against the bond's routes; the tunnels cannot connect until it resolves"
+                    % (side["bond"], remote, family.replace("ip", "IP")))
         return
     fields = [("%s/32" % side["peer_bundle"], "bonded_openvpn_pool", "the peer's bundle address")]
     fields += [(network, "server_networks", "a network behind the server") for network in side["peer_networks"]]

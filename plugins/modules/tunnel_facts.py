@@ -202,7 +202,9 @@ ansible_facts:
                   description:
                     - What the instance config says. Keys C(present), C(path), C(error), C(role), C(port) (server C(port), client
                       C(remote) port), C(remote), C(local) (the address a client on an uplink binds to, else null),
-                      C(proto) (V(udp) or V(tcp)), C(proto_directive) (as written), C(dev),
+                      C(proto) (V(udp) or V(tcp)), C(proto_directive) (as written), C(family) (the underlay's address
+                      family, V(ipv4) or V(ipv6); a server's plain V(udp) binds IPv4 only; null for a client that dials
+                      a host name with a plain C(proto), which may go either way), C(dev),
                       C(local_address) and C(peer_address) (from C(ifconfig)), C(peer_fingerprints) (upper-case list),
                       C(data_ciphers) (upper-case), C(cert), C(cert_fingerprint), C(tls_crypt), C(tls_crypt_sha256),
                       C(management), C(status).
@@ -275,6 +277,7 @@ ansible_facts:
                 local: null
                 proto: udp
                 proto_directive: udp
+                family: ipv4
                 dev: bo-paris-0
                 local_address: 10.255.1.1
                 peer_address: 10.255.1.2
@@ -437,8 +440,8 @@ def query_interfaces(reader):
 
 
 def read_config(reader, path):
-    facts = dict.fromkeys(("role", "port", "remote", "local", "proto", "proto_directive", "dev", "local_address",
-                           "peer_address", "peer_fingerprints", "data_ciphers", "cert", "cert_fingerprint",
+    facts = dict.fromkeys(("role", "port", "remote", "local", "proto", "proto_directive", "family", "dev",
+                           "local_address", "peer_address", "peer_fingerprints", "data_ciphers", "cert", "cert_fingerprint",
                            "tls_crypt", "tls_crypt_sha256", "management", "status"))
     facts.update({"present": path is not None, "path": path, "error": None})
     if path is None:

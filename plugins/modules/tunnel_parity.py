@@ -130,7 +130,9 @@ mismatches:
           V(active), or each unit not active with its ActiveState, V(unknown) when systemd could not be asked;
           the hint names the units and C(journalctl -u) them),
           V(uplink_down) (none of an uplink's tunnels is connected; the hint names the uplink);
-          per tunnel V(config), V(port), V(proto), V(dev), V(remote), V(local) (the address a client on an uplink
+          per tunnel V(config), V(port), V(proto), V(underlay_family) (the client dials in another address family
+          than the server listens in, or the server listens in another than the plan's C(underlay_family)),
+          V(dev), V(remote), V(local) (the address a client on an uplink
           binds to), V(ifconfig), V(peer_fingerprint), V(data_ciphers), V(tls_crypt_key), V(unit), V(interface),
           V(interface_address), V(management), V(uplink) (the client sends from, or the server sees the peer at,
           another address than the tunnel's uplink's), V(probe).

@@ -11,9 +11,16 @@ def directives(text):
     return [(line.split(" ", 1) + [""])[:2] for line in text.splitlines() if not line.startswith("#")]
 
 
-def side(host, proto="udp"):
-    bonds = [dict(BONDS[0], proto=proto)]
-    return host_sides(build_plan(bonds, None, {"s": "server.example", "c": "c"}), host)[0]
+def side(host, proto="udp", server_address="server.example", **fields):
+    bonds = [dict(BONDS[0], proto=proto, **fields)]
+    return host_sides(build_plan(bonds, None, {"s": server_address, "c": "c"}), host)[0]
+
+
+def protos(**kwargs):
+    """(server's proto, client's proto, client's remote) of tunnel 0."""
+    server, client = [dict(directives(instance_config.render(s, s["tunnels"][0], SETTINGS)))
+                      for s in (side("s", **kwargs), side("c", **kwargs))]
+    return server["proto"], client["proto"], client["remote"]
 
 
 def test_server_listens_on_its_port_and_client_dials_it():
@@ -25,9 +32,22 @@ def test_server_listens_on_its_port_and_client_dials_it():
     assert "tls-client" in client and "nobind" in client and "port" not in client
 
 
-def test_tcp_uses_tcp_server_and_tcp_client():
-    assert dict(directives(instance_config.render(side("s", "tcp"), side("s", "tcp")["tunnels"][0], SETTINGS)))["proto"] == "tcp-server"
-    assert dict(directives(instance_config.render(side("c", "tcp"), side("c", "tcp")["tunnels"][0], SETTINGS)))["proto"] == "tcp-client"
+def test_an_ipv4_address_dialed_keeps_the_directives_written_before_ipv6():
+    assert protos(server_address="192.0.2.1") == ("udp", "udp", "192.0.2.1 1194")
+    assert protos(proto="tcp", server_address="192.0.2.1") == ("tcp-server", "tcp-client", "192.0.2.1 1194")
+
+
+def test_a_host_name_is_dialed_in_the_bonds_family_only():
+    assert protos() == ("udp", "udp4", "server.example 1194")
+    assert protos(proto="tcp") == ("tcp-server", "tcp4-client", "server.example 1194")
+    assert protos(underlay_family="ipv6") == ("udp6", "udp6", "server.example 1194")
+    assert protos(proto="tcp", underlay_family="ipv6") == ("tcp6-server", "tcp6-client", "server.example 1194")
+
+
+def test_an_ipv6_address_dialed_makes_the_server_listen_dual_stack():
+    # udp6 and tcp6-server bind [::], which takes IPv4 too (as mapped addresses).
+    assert protos(server_address="2001:DB8:0::0001") == ("udp6", "udp6", "2001:db8::1 1194")
+    assert protos(proto="tcp", remote="2001:db8::7") == ("tcp6-server", "tcp6-client", "2001:db8::7 1194")
 
 
 def test_ifconfig_mirrors_between_the_two_ends():

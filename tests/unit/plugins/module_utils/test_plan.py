@@ -173,3 +173,29 @@ def test_networks_next_to_the_underlay_are_accepted():
     bonds[0]["server_networks"] = ["203.0.113.0/29"]
     bonds[1]["client_networks"] = ["198.51.100.0/28"]
     assert len(build_plan(bonds, POOL, HOSTS)) == 2
+
+
+def _underlay(hosts=None, **fields):
+    bonds = fleet()[:1]
+    bonds[0].update(fields)
+    planned = build_plan(bonds, POOL, dict(HOSTS, **(hosts or {})))[0]
+    server, client = (host_sides([planned], host)[0] for host in ("hq", "paris1"))
+    return planned, server, client
+
+
+def test_an_ipv4_or_named_server_gives_an_ipv4_underlay():
+    assert _underlay()[0]["underlay_family"] == "ipv4"
+    assert _underlay(remote="vpn.example.net")[0]["underlay_family"] == "ipv4"
+
+
+def test_an_ipv6_address_dialed_gives_an_ipv6_underlay_on_both_sides():
+    planned, server, client = _underlay(hosts={"hq": "2001:DB8::0a"})
+    assert planned["underlay_family"] == server["underlay_family"] == client["underlay_family"] == "ipv6"
+    # One spelling everywhere: what the config says, the plan says, and parity compares.
+    assert client["remote"] == "2001:db8::a"
+    assert [t["remote"] for t in client["tunnels"]] == ["2001:db8::a"] * 4
+
+
+def test_a_name_is_dialed_over_ipv6_when_the_bond_says_so():
+    planned = _underlay(remote="vpn.example.net", underlay_family="ipv6")[0]
+    assert (planned["underlay_family"], planned["remote"]) == ("ipv6", "vpn.example.net")

@@ -224,8 +224,20 @@ def test_a_remote_outside_the_bonds_routes_passes_and_one_that_does_not_resolve_
         raise module.socket.gaierror(-2, "Name or service not known")
     monkeypatch.setattr(module.socket, "getaddrinfo", resolve)
     result = converge(capsys, host, [_host_side(remote="vpn.example.test")])
-    assert "does not resolve" in json.dumps(result["warnings"])
+    assert "has no IPv4 address on this host" in json.dumps(result["warnings"])
     assert converge(capsys, host, [_host_side(remote="203.0.113.10", role="server")])["bonds"]
+
+
+def test_a_client_over_ipv6_resolves_its_remote_in_that_family_only(capsys, host, monkeypatch):
+    asked = []
+
+    def resolve(name, port, family, *args):
+        asked.append((name, family))
+        return [(family, 2, 17, "", ("2001:db8::7", 0, 0, 0))]
+    monkeypatch.setattr(module.socket, "getaddrinfo", resolve)
+    result = converge(capsys, host, [_host_side(remote="vpn.example.test", underlay_family="ipv6")])
+    assert asked == [("vpn.example.test", module.socket.AF_INET6)]
+    assert result["bonds"] and not result.get("warnings")
 
 
 def test_the_host_side_check_is_documented_with_its_real_message(capsys, host, monkeypatch):

@@ -20,10 +20,10 @@ HOSTS = {"hq1": "198.51.100.1", "paris1": "198.51.100.2"}
 CONFIG_DIR = "/etc/openvpn/bonded"
 
 
-def plan_bond(tunnels, proto="udp"):
+def plan_bond(tunnels, proto="udp", server_address=HOSTS["hq1"]):
     bond = {"name": "paris", "id": 1, "server": "hq1", "client": "paris1", "tunnels": tunnels, "port": 1194,
             "proto": proto}
-    return build_plan([bond], "10.255.0.0/16", HOSTS)[0]
+    return build_plan([bond], "10.255.0.0/16", dict(HOSTS, hq1=server_address))[0]
 
 
 def tunnel_entry(role, tunnel):
@@ -36,7 +36,7 @@ def tunnel_entry(role, tunnel):
         "config": {
             "present": True, "path": "%s/instances/%s.conf" % (CONFIG_DIR, tunnel["instance"]), "error": None,
             "role": role, "port": tunnel["port"], "remote": HOSTS["hq1"] if role == "client" else None, "local": None,
-            "proto": "udp", "proto_directive": "udp", "dev": tunnel["interface"],
+            "proto": "udp", "proto_directive": "udp", "family": "ipv4", "dev": tunnel["interface"],
             "local_address": tunnel["%s_address" % role], "peer_address": tunnel["%s_address" % other],
             "peer_fingerprints": [FINGERPRINTS[other]],
             "data_ciphers": "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305",
@@ -104,7 +104,8 @@ def apply_case(case):
         node, key = _walk(state, path)
         del node[key]
     plan_tunnels = case.get("plan_tunnels", tunnels)
-    plan = plan_bond(plan_tunnels, case.get("plan_proto", "udp")) if plan_tunnels is not None else None
+    plan = plan_bond(plan_tunnels, case.get("plan_proto", "udp"), case.get("plan_server_address", HOSTS["hq1"])) \
+        if plan_tunnels is not None else None
     return state["client"], state["server"], plan
 
 

@@ -54,6 +54,7 @@ def test_server_config_of_the_layout():
     facts = openvpn_config.instance_facts(LAYOUT_SERVER)
     assert facts == {
         "role": "server", "port": 1194, "remote": None, "local": None, "proto": "udp", "proto_directive": "udp",
+        "family": "ipv4",
         "dev": "bo-paris-0", "local_address": "10.255.1.1", "peer_address": "10.255.1.2",
         "peer_fingerprints": ["AB:CD:EF"], "data_ciphers": "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305",
         "tls_crypt": "/etc/openvpn/bonded/bonds/paris/tls-crypt.key",
@@ -67,6 +68,18 @@ def test_client_port_comes_from_remote_and_tcp_client_is_tcp():
     facts = openvpn_config.instance_facts(CLIENT)
     assert (facts["role"], facts["port"], facts["remote"]) == ("client", 1197, "203.0.113.10")
     assert (facts["proto"], facts["proto_directive"]) == ("tcp", "tcp-client")
+
+
+@pytest.mark.parametrize("text, family", [
+    ("tls-server\nproto udp\n", "ipv4"),            # binds IPv4 only
+    ("tls-server\nproto udp6\n", "ipv6"),           # dual stack
+    ("tls-server\nproto tcp6-server\n", "ipv6"),
+    ("tls-client\nproto udp\nremote 2001:db8::1 1194\n", "ipv6"),
+    ("tls-client\nproto tcp4-client\nremote vpn.example 1194\n", "ipv4"),
+    ("tls-client\nproto udp\nremote vpn.example 1194\n", None),   # either, by the resolver
+])
+def test_the_family_each_end_uses_on_the_underlay(text, family):
+    assert openvpn_config.instance_facts(text)["family"] == family
 
 
 def test_inline_peer_fingerprint_block_lists_every_pin_upper_case():
