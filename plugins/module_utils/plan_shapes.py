@@ -74,7 +74,13 @@ def dial_problem(value):
         return None
     v6 = _ipv6(value)
     if v6 is not None:
-        return "is not a unicast address" if v6.is_unspecified or v6.is_multicast else None
+        if v6.is_unspecified or v6.is_multicast:
+            return "is not a unicast address"
+        if v6.is_link_local:
+            return "is a link-local address, which OpenVPN dials only with an interface that 'remote' cannot name"
+        if v6.ipv4_mapped is not None:
+            return "is an IPv4-mapped address: write it as the IPv4 address %s" % v6.ipv4_mapped
+        return None
     if is_dns_name(value):
         return None
     return ("must be an IP address or an RFC 1123 host name (labels of 1-63 letters, digits and '-', "

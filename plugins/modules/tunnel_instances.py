@@ -24,6 +24,8 @@ description:
   - Files in C(instances/) or C(bonds/) that it did not write are reported with a warning
     and left alone.
   - Its cost does not grow with Ansible tasks per tunnel; systemd is asked in batches.
+  - Fails before any change when a bond's underlay is IPv6 (C(underlay_family) of its side)
+    and the host's kernel has no IPv6 (C(/proc/net/if_inet6) missing).
 version_added: 0.1.0
 author: bonded.openvpn maintainers (@bonded)
 requirements:
@@ -311,6 +313,21 @@ def existing_instances(module, config_dir):
     return found
 
 
+# Present whenever the kernel has IPv6 (absent when booted with ipv6.disable=1).
+IPV6_PROC = "/proc/net/if_inet6"
+
+
+def check_ipv6(module, sides):
+    """Fails before any change when a bond's underlay is IPv6 and this kernel has none: its
+    OpenVPN could not even open its socket, and would only say so in the journal."""
+    wanting = sorted(side["bond"] for side in sides if side.get("underlay_family") == "ipv6")
+    proc = IPV6_PROC
+    if wanting and not os.path.exists(proc):
+        module.fail_json(msg="bond%s %s: the underlay is IPv6, but this host's kernel has no IPv6 (%s is missing: "
+                             "booted with ipv6.disable=1?); enable IPv6 on the host, or dial the server over IPv4 "
+                             "(nothing was changed)" % ("s" if len(wanting) > 1 else "", ", ".join("'%s'" % b for b in wanting), proc))
+
+
 def check_paths(module, sides, configs):
     """Fails before any change when something that is not a file sits where one must go."""
     config_dir = module.params["config_dir"]
@@ -379,6 +396,7 @@ def converge(module):
     digests = tls_crypt_digests(converger, sides)
     configs = desired_configs(converger, sides, digests)
     check_paths(module, sides, configs)
+    check_ipv6(module, sides)
     present = existing_instances(module, params["config_dir"])
     stale = [name for name in present if name not in configs and split_instance(name)[0] not in preserve]
     for name in orphan_records(params["config_dir"], configs, present):

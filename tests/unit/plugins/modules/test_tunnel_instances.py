@@ -30,13 +30,13 @@ def tree(tmp_path, monkeypatch):
     return tmp_path
 
 
-def sides(tunnels):
+def sides(tunnels, server_address="s"):
     bonds = [{"name": "lab", "id": 1, "server": "s", "client": "c", "tunnels": tunnels, "port": 1194}]
-    return host_sides(build_plan(bonds, None, {"s": "s", "c": "c"}), "s")
+    return host_sides(build_plan(bonds, None, {"s": server_address, "c": "c"}), "s")
 
 
-def run(capsys, tree, tunnels, check=False, rc=0):
-    args = {"sides": sides(tunnels), "peer_fingerprints": {"lab": "AA:BB"}, "config_dir": str(tree),
+def run(capsys, tree, tunnels, check=False, rc=0, server_address="s"):
+    args = {"sides": sides(tunnels, server_address), "peer_fingerprints": {"lab": "AA:BB"}, "config_dir": str(tree),
             "group": GROUP, "_ansible_check_mode": check, "_ansible_diff": True}
     RecordingSystemd.calls = []
     return run_module(capsys, tunnel_instances.main, args, rc)
@@ -192,6 +192,23 @@ def test_a_directory_where_a_config_belongs_fails_before_any_change(capsys, tree
     result = run(capsys, tree, 2, rc=1)
     assert "instance lab-1" in result["msg"] and "nothing was changed" in result["msg"]
     assert not (tree / "instances" / "lab-0.conf").exists() and RecordingSystemd.calls == []
+
+
+def test_an_ipv6_underlay_on_a_kernel_without_ipv6_fails_before_any_change(capsys, tree, monkeypatch):
+    monkeypatch.setattr(tunnel_instances, "IPV6_PROC", str(tree / "no-such-file"))
+    result = run(capsys, tree, 2, server_address="2001:db8::1", rc=1)
+    assert result["msg"].startswith("bond 'lab': the underlay is IPv6, but this host's kernel has no IPv6")
+    assert "nothing was changed" in result["msg"]
+    assert not (tree / "instances").exists() and RecordingSystemd.calls == []
+    # An IPv4 bond does not care.
+    assert run(capsys, tree, 2)["changed"]
+
+
+def test_an_ipv6_underlay_on_a_kernel_with_ipv6_is_written(capsys, tree, monkeypatch):
+    (tree / "if_inet6").write_text("")
+    monkeypatch.setattr(tunnel_instances, "IPV6_PROC", str(tree / "if_inet6"))
+    run(capsys, tree, 2, server_address="2001:db8::1")
+    assert "proto udp6\n" in (tree / "instances" / "lab-0.conf").read_text()
 
 
 def test_configs_are_written_with_their_mode_and_no_temporary_files(capsys, tree):
