@@ -33,6 +33,12 @@ options:
       - With C(hostvars), a host's C(ansible_host) is used, else its name.
     type: raw
     required: true
+  pool6:
+    description:
+      - The IPv6 address pool (C(bonded_openvpn_pool6)), /56 or larger; bond C(id) selects its /64.
+      - None (the default) gives no bond IPv6 addresses inside, and refuses IPv6 networks.
+    type: str
+    required: false
 """
 
 EXAMPLES = r"""
@@ -81,9 +87,9 @@ def _dial_addresses(inventory, names):
     return addresses
 
 
-def bond_plan(bonds, pool, inventory):
+def bond_plan(bonds, pool, inventory, pool6=None):
     try:
-        return build_plan(bonds, pool, _dial_addresses(inventory, _named_hosts(bonds)))
+        return build_plan(bonds, pool, _dial_addresses(inventory, _named_hosts(bonds)), pool6)
     except PlanError as error:
         raise AnsibleFilterError(str(error))
 

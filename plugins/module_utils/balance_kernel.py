@@ -36,6 +36,9 @@ PSCHED = "/proc/net/psched"
 # the shaper we set, and is left alone (no replace every round).
 BURST_TOLERANCE, LATENCY_TOLERANCE = 0.01, 0.05
 ROUTE_TYPES = {None: "unicast", "1": "unicast", "unicast": "unicast", "7": "unreachable", "unreachable": "unreachable"}
+# Present whenever the kernel has IPv6 (absent when booted with ipv6.disable=1, where every
+# 'ip -6' fails).
+IF_INET6 = "/proc/net/if_inet6"
 
 
 class KernelError(RuntimeError):
@@ -62,7 +65,8 @@ class Scope(object):
     def bond(cls, spec):
         return cls(bspec.priority_range(spec["id"]), bspec.table_range(spec["id"]),
                    nft_tables={bspec.nft_table(spec["bond"])}, main_dsts=set(bspec.destinations(spec)),
-                   addresses={spec["local_bundle"]}, uplink_priorities=bspec.uplink_priority_range(spec["id"]),
+                   addresses=set(a for a in (spec["local_bundle"], spec.get("local_bundle6")) if a),
+                   uplink_priorities=bspec.uplink_priority_range(spec["id"]),
                    endpoints=mptcp_addresses([spec]))
 
     @classmethod
@@ -77,6 +81,11 @@ class Scope(object):
         if route.table == bspec.MAIN_TABLE:
             return self.main_dsts is None or route.dst in self.main_dsts
         return self.tables[0] <= route.table <= self.tables[1]
+
+    def wants_ipv6(self):
+        """Whether the IPv6 routes are to be read: a scope of every route we own, or one
+        with an IPv6 destination (an IPv4-only bond's watchdog never runs 'ip -6')."""
+        return self.main_dsts is None or any(":" in dst for dst in self.main_dsts)
 
     def has_nft_table(self, name):
         if self.nft_tables is None:
@@ -108,12 +117,17 @@ def _json(text):
     return json.loads(text) if text.strip() else []
 
 
+def host_prefix(address):
+    return "%s/128" % address if ":" in address else "%s/32" % address
+
+
 def parse_addresses(text):
-    """Host addresses (/32) on lo, from ``ip -j addr show dev lo``."""
+    """Host addresses (/32, and /128 for IPv6) on lo, from ``ip -j addr show dev lo``."""
     found = set()
     for link in _json(text):
         for info in link.get("addr_info", []):
-            if info.get("family") == "inet" and info.get("prefixlen") == 32:
+            # ::1 is lo's own, never a bundle address.
+            if (info.get("family"), info.get("prefixlen")) in (("inet", 32), ("inet6", 128)) and info["local"] != "::1":
                 found.add(info["local"])
     return found
 
@@ -132,15 +146,16 @@ def parse_rules(text):
     return found
 
 
-def _dst(value):
+def _dst(value, version=4):
     if value == "default":
-        return "0.0.0.0/0"
-    return value if "/" in value else value + "/32"
+        return "::/0" if version == 6 else "0.0.0.0/0"
+    return value if "/" in value else value + ("/128" if version == 6 else "/32")
 
 
-def parse_routes(text):
+def parse_routes(text, version=4):
     """Our routes in every table, from ``ip -N -j route show table all proto 194`` (which
-    leaves the protocol out of each route, since the filter implies it)."""
+    leaves the protocol out of each route, since the filter implies it), or ``ip -6 ...``
+    with ``version`` 6."""
     found = {}
     for route in _json(text):
         if str(route.get("protocol", bspec.ROUTE_PROTOCOL)) != str(bspec.ROUTE_PROTOCOL):
@@ -148,11 +163,15 @@ def parse_routes(text):
         table = route.get("table", str(bspec.MAIN_TABLE))
         table = bspec.MAIN_TABLE if table == "main" else int(table)
         if "nexthops" in route:
-            hops = tuple((hop["dev"], hop.get("weight", 1)) for hop in route["nexthops"])
+            hops = tuple((hop["dev"], hop.get("weight", 1)) + ((hop["gateway"],) if hop.get("gateway") else ())
+                         for hop in route["nexthops"])
         else:
             hops = ((route["dev"], 1),) if "dev" in route else ()
         kind = ROUTE_TYPES.get(route.get("type"), str(route.get("type")))
-        parsed = render.Route(table, _dst(route["dst"]), int(route.get("metric", 0)), kind, hops, route.get("prefsrc"),
+        if kind == "unreachable":
+            hops = ()  # IPv6 shows an unreachable route on dev lo
+        parsed = render.Route(table, _dst(route["dst"], version), int(route.get("metric", 0)), kind, hops,
+                              route.get("prefsrc"),
                               route.get("gateway") if "nexthops" not in route else None)
         found[parsed[:3]] = parsed
     return found
@@ -232,8 +251,9 @@ def plan_qdiscs(want, current):
 
 
 class Kernel(object):
-    def __init__(self, run, run_dir=bspec.RUN_DIR):
+    def __init__(self, run, run_dir=bspec.RUN_DIR, ipv6=None):
         self.run, self.run_dir = run, run_dir
+        self.ipv6 = os.path.exists(IF_INET6) if ipv6 is None else ipv6
 
     def _out(self, argv, data=None):
         # Last line of defence: no value reaches ip/nft with a control character, whatever
@@ -266,8 +286,13 @@ class Kernel(object):
         current.addresses = self._parsed(parse_addresses, ["ip", "-N", "-j", "addr", "show", "dev", "lo"])
         current.rules = set(r for r in self._parsed(parse_rules, ["ip", "-N", "-j", "rule", "show"])
                             if scope.has_rule(r))
-        routes = self._parsed(parse_routes, ["ip", "-N", "-j", "route", "show", "table", "all", "proto",
+        # -4 and -6 each: 'table all' without a family lists both, and an IPv6 host route
+        # then reads as an IPv4 one.
+        routes = self._parsed(parse_routes, ["ip", "-4", "-N", "-j", "route", "show", "table", "all", "proto",
                                              str(bspec.ROUTE_PROTOCOL)])
+        if self.ipv6 and scope.wants_ipv6():
+            routes.update(self._parsed(lambda text: parse_routes(text, 6), [
+                "ip", "-6", "-N", "-j", "route", "show", "table", "all", "proto", str(bspec.ROUTE_PROTOCOL)]))
         current.routes = dict((key, route) for key, route in routes.items() if scope.has_route(route))
         current.interfaces = self._parsed(parse_links, ["ip", "-N", "-j", "link", "show"])
         if scope.endpoints:
@@ -348,8 +373,8 @@ def route_command(verb, route):
     if len(route.nexthops) == 1:
         words += ["dev", route.nexthops[0][0]]
     else:
-        for interface, weight in route.nexthops:
-            words += ["nexthop", "dev", interface, "weight", str(weight)]
+        for hop in route.nexthops:
+            words += ["nexthop"] + (["via", hop[2]] if len(hop) > 2 else []) + ["dev", hop[0], "weight", str(hop[1])]
     return " ".join(words)
 
 
@@ -368,8 +393,8 @@ def plan_changes(want, current, scope):
     """What to run so that ``current`` (within ``scope``) becomes ``want``."""
     changes = Changes()
     for address in sorted(want.addresses - current.addresses):
-        changes.address_adds.append("address add %s/32 dev lo" % address)
-        changes.summary.append("add address %s/32 on lo" % address)
+        changes.address_adds.append("address add %s dev lo" % host_prefix(address))
+        changes.summary.append("add address %s on lo" % host_prefix(address))
     nft = []
     for name, text in sorted(want.nft.items()):
         if current.nft.get(name, {}).get("input") != text:
@@ -396,8 +421,8 @@ def plan_changes(want, current, scope):
         changes.summary.append(rule_command("del", rule))
     _plan_mptcp(changes, want, current)
     for address in sorted((scope.addresses & current.addresses) - want.addresses):
-        changes.ip_commands.append("address del %s/32 dev lo" % address)
-        changes.summary.append("delete address %s/32 from lo" % address)
+        changes.ip_commands.append("address del %s dev lo" % host_prefix(address))
+        changes.summary.append("delete address %s from lo" % host_prefix(address))
     return changes
 
 
@@ -427,7 +452,7 @@ def _plan_mptcp(changes, want, current):
 
 def describe(addresses, rules, routes, nft, endpoints=None):
     """A stable text form of managed objects, for diffs (``endpoints``: address -> interface)."""
-    lines = ["address %s/32 dev lo" % address for address in sorted(addresses)]
+    lines = ["address %s dev lo" % host_prefix(address) for address in sorted(addresses)]
     lines += ["mptcp endpoint %s dev %s subflow" % item for item in sorted((endpoints or {}).items())]
     lines += [rule_command("add", rule).replace("rule add", "rule", 1) for rule in sorted(rules, key=_rule_order)]
     lines += [route_command("replace", route).replace("route replace", "route", 1) for _key, route in sorted(routes.items())]

@@ -15,7 +15,8 @@ from collections import namedtuple
 from . import balance_spec as bspec
 from . import safe_text as safe
 
-# kind: "unicast" or "unreachable"; nexthops: ((interface, weight), ...); src: preferred source.
+# kind: "unicast" or "unreachable"; nexthops: ((interface, weight), ...), or for IPv6 multipath
+# ((interface, weight, gateway), ...) (the kernel refuses device-only IPv6 nexthops); src: preferred source.
 # A route is keyed by (table, dst, metric): one destination has several, by preference.
 # via: the next hop of a single-nexthop route (an uplink's gateway), else None.
 Route = namedtuple("Route", "table dst metric kind nexthops src via")
@@ -81,11 +82,25 @@ def check_spec(spec):
                                    % (field, spec[field], WHERE, ", ".join(choices)))
     for field in ("local_bundle", "peer_bundle"):
         safe.shaped(field, spec[field], safe.IPV4, "an IPv4 address", WHERE)
+    for field in ("local_bundle6", "peer_bundle6"):
+        if spec.get(field) is not None:
+            safe.shaped(field, spec[field], safe.IPV6, "an IPv6 address in RFC 5952 form", WHERE)
     for network in spec["peer_networks"]:
-        safe.shaped("peer_networks", network, safe.IPV4_NETWORK, "an IPv4 network a.b.c.d/len", WHERE)
+        if ":" in network:
+            safe.shaped("peer_networks", network, safe.IPV6_NETWORK, "an IPv6 network x:x::/len", WHERE)
+        else:
+            safe.shaped("peer_networks", network, safe.IPV4_NETWORK, "an IPv4 network a.b.c.d/len", WHERE)
+    if bspec.networks_of(spec["peer_networks"], 6) and (spec["balance"] != "flow" or not spec.get("local_bundle6")):
+        # The planner refuses both; a hand-written spec must not get an IPv6 network into
+        # an ip-family nftables set, or routes with no IPv6 source.
+        raise safe.UnsafeValue("refusing IPv6 peer_networks in %s: they need balance flow and IPv6 bundle "
+                               "addresses (bonded_openvpn_pool6)" % WHERE)
     for tunnel in spec["tunnels"]:
         safe.shaped("interface", tunnel["interface"], safe.NAME, "an interface name", WHERE)
         safe.shaped("local_address", tunnel["local_address"], safe.IPV4, "an IPv4 address", WHERE)
+        if spec.get("local_bundle6") is not None:
+            safe.shaped("peer_address6", tunnel.get("peer_address6"), safe.IPV6, "an IPv6 address in RFC 5952 form",
+                        WHERE)
         for field in ("index", "mark", "table", "rule_priority", "weight"):
             safe.integer(field, tunnel[field], WHERE)
         if tunnel["weight"] < 1:
@@ -157,6 +172,14 @@ def _carriers(spec, live, up):
 
 
 def _main_routes(spec, dst, carriers, multipath):
+    if ":" in dst:
+        # The kernel stores an IPv6 route given metric 0 at metric 1024: count from 1.
+        return [route._replace(metric=route.metric + 1) if route.metric != BACKSTOP_METRIC else route
+                for route in _main_routes_of(spec, dst, carriers, multipath, spec["local_bundle6"], True)]
+    return _main_routes_of(spec, dst, carriers, multipath, spec["local_bundle"], False)
+
+
+def _main_routes_of(spec, dst, carriers, multipath, source, ipv6):
     """The main table's routes to one of the peer's destinations, by metric: the spreading
     route (flow mode) or the first live tunnel (packet mode, for unmarked packets and loose
     rp_filter), then every live tunnel alone, then unreachable. A route vanishes with its
@@ -164,11 +187,11 @@ def _main_routes(spec, dst, carriers, multipath):
     and nothing ever falls through to the default route in clear."""
     routes = []
     if multipath and len(carriers) > 1:
-        hops = tuple((tunnel["interface"], tunnel["weight"]) for tunnel in carriers)
-        routes.append(Route(bspec.MAIN_TABLE, dst, 0, "unicast", hops, spec["local_bundle"]))
+        hops = tuple((tunnel["interface"], tunnel["weight"]) + ((tunnel["peer_address6"],) if ipv6 else ())
+                     for tunnel in carriers)
+        routes.append(Route(bspec.MAIN_TABLE, dst, 0, "unicast", hops, source))
     for tunnel in carriers:
-        routes.append(Route(bspec.MAIN_TABLE, dst, len(routes), "unicast", ((tunnel["interface"], 1),),
-                            spec["local_bundle"]))
+        routes.append(Route(bspec.MAIN_TABLE, dst, len(routes), "unicast", ((tunnel["interface"], 1),), source))
     routes.append(Route(bspec.MAIN_TABLE, dst, BACKSTOP_METRIC, "unreachable", (), None))
     return routes
 
@@ -216,7 +239,7 @@ def render_nft(spec, live):
         slots = spread_slots([(t["index"], t["weight"]) for t in _live_tunnels(spec, live)])
         mapping = _nft_set("%d : %d" % (slot, marks[index]) for slot, index in enumerate(slots))
         lines += ["\tset peer {", "\t\ttype ipv4_addr", "\t\tflags interval",
-                  "\t\telements = %s" % _nft_set(bspec.destinations(spec)), "\t}"]
+                  "\t\telements = %s" % _nft_set(bspec.destinations(spec, 4)), "\t}"]
         if spec["balance"] == "packet":
             rule = "ip daddr @peer meta mark set numgen inc mod %d map %s" % (len(slots), mapping)
         else:
@@ -265,10 +288,10 @@ def _relay_chains(spec):
     bundle, socks, transparent = spec["local_bundle"], bspec.MPTCP_SOCKS_PORT, bspec.MPTCP_TRANSPARENT_PORT
     peers = [spec["peer_bundle"]] + [tunnel["peer_address"] for tunnel in spec["tunnels"]]
     lines = []
-    if spec["peer_networks"]:
+    if bspec.networks_of(spec["peer_networks"], 4):
         lines += ["\tchain relay_in {", "\t\ttype nat hook prerouting priority dstnat; policy accept;",
                   '\t\tiifname != "bo-%s-*" ip daddr %s meta l4proto tcp dnat to %s:%d'
-                  % (spec["bond"], _nft_set(spec["peer_networks"]), bundle, transparent), "\t}"]
+                  % (spec["bond"], _nft_set(bspec.networks_of(spec["peer_networks"], 4)), bundle, transparent), "\t}"]
     lines += ["\tchain relay_guard {", "\t\ttype filter hook input priority filter; policy accept;",
               "\t\tip daddr %s tcp dport %d ct status dnat accept" % (bundle, transparent),
               "\t\tip daddr %s tcp dport %d reject with tcp reset" % (bundle, transparent),
@@ -300,6 +323,8 @@ def desired(spec, live, up):
     check_spec(spec)
     want = Desired()
     want.addresses.add(spec["local_bundle"])
+    if spec.get("local_bundle6"):
+        want.addresses.add(spec["local_bundle6"])
     want.nft[bspec.nft_table(spec["bond"])] = render_nft(spec, live)
     carriers = _carriers(spec, live, up)
     if spec["balance"] in ("packet", "flowlet"):

@@ -134,6 +134,14 @@ def from_side(side, probe=None, metrics_dir=METRICS_DIR, instance_run_dir=INSTAN
     # kernel's default qdisc. A spec written before the field existed reads as None.
     spec["egress_rate"] = side.get("egress_rate")
     spec["mptcp"] = bool(side.get("mptcp"))
+    # IPv6 inside the bond (bonded_openvpn_pool6): only present when planned, so the spec of
+    # an IPv4-only bond reads exactly as before.
+    if side.get("local_bundle6"):
+        spec["local_bundle6"], spec["peer_bundle6"] = side["local_bundle6"], side["peer_bundle6"]
+        # The next hop of each tunnel in an IPv6 multipath route: the kernel refuses IPv6
+        # multipath nexthops that name only a device.
+        for tunnel, planned in zip(spec["tunnels"], side["tunnels"]):
+            tunnel["peer_address6"] = planned["peer_address6"]
     spec["metrics_dir"] = metrics_dir
     if side["role"] == "client":
         # The client's watchdog makes a dead tunnel's OpenVPN reconnect at once over it.
@@ -151,7 +159,9 @@ def with_relay_to(specs):
     networks = set()
     for spec in specs:
         if spec.get("mptcp"):
-            networks.update(ipaddress.ip_network(n) for n in spec["local_networks"] + ["%s/32" % spec["peer_bundle"]])
+            # The relays carry IPv4 only (an ip-family DNAT feeds them).
+            networks.update(ipaddress.ip_network(n) for n in networks_of(spec["local_networks"], 4)
+                            + ["%s/32" % spec["peer_bundle"]])
     relay_to = [str(n) for n in ipaddress.collapse_addresses(sorted(networks))]
     for spec in specs:
         if spec.get("mptcp"):
@@ -211,9 +221,18 @@ def bond_of_nft_table(name):
     return name[len(NFT_TABLE_PREFIX):] if name.startswith(NFT_TABLE_PREFIX) else None
 
 
-def destinations(spec):
-    """What the bond carries: the peer's bundle address and the networks behind the peer."""
-    return ["%s/32" % spec["peer_bundle"]] + list(spec["peer_networks"])
+def networks_of(networks, version):
+    """The networks of one IP version (4 or 6), in order."""
+    return [n for n in networks if (":" in n) == (version == 6)]
+
+
+def destinations(spec, version=None):
+    """What the bond carries: the peer's bundle addresses and the networks behind the peer
+    (``version`` 4 or 6: of that family only)."""
+    found = ["%s/32" % spec["peer_bundle"]] + networks_of(spec["peer_networks"], 4)
+    if spec.get("peer_bundle6"):
+        found += ["%s/128" % spec["peer_bundle6"]] + networks_of(spec["peer_networks"], 6)
+    return [dst for dst in found if version is None or (":" in dst) == (version == 6)]
 
 
 def table_range(bond_id):

@@ -49,8 +49,11 @@ def _interface(link):
     flags = link.get("flags") or []
     stats = link.get("stats64") or link.get("stats") or {}
     rx, tx = stats.get("rx") or {}, stats.get("tx") or {}
+    # IPv4, and IPv6 but its link-local address (every interface has one, none is planned).
     addresses = [{"local": a.get("local"), "peer": a.get("address"), "prefixlen": a.get("prefixlen")}
-                 for a in link.get("addr_info") or [] if a.get("family") == "inet"]
+                 for a in link.get("addr_info") or []
+                 if a.get("family") == "inet" or (a.get("family") == "inet6" and a.get("scope") != "link"
+                                                  and not str(a.get("local")).lower().startswith("fe80:"))]
     return {
         "name": link.get("ifname"),
         "present": True,

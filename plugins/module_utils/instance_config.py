@@ -16,6 +16,8 @@ from ansible_collections.bonded.openvpn.plugins.module_utils import plan_family
 from ansible_collections.bonded.openvpn.plugins.module_utils import safe_text as safe
 
 DEFAULT_CIPHERS = ("AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305")
+# Mirrors plan.TRANSFER6_PREFIX (OpenVPN takes /64 to /124).
+TRANSFER6_PREFIX = 120
 # What check mode shows where a value is made only on apply, e.g. "(made on apply)".
 PLACEHOLDER = re.compile(r"\([a-z ]+\)", re.ASCII)
 
@@ -102,8 +104,12 @@ def render(side, tunnel, settings):
         "dev-type tun",
     ]
     lines += _transport(side, tunnel, port)
+    lines.append(_directive("ifconfig", tunnel["local_address"], tunnel["peer_address"]))
+    if tunnel.get("local_address6"):
+        # A /120 per tunnel: each tunnel interface gets a connected route of its own.
+        lines.append(_directive("ifconfig-ipv6", "%s/%d" % (tunnel["local_address6"], TRANSFER6_PREFIX),
+                                tunnel["peer_address6"]))
     lines += [
-        _directive("ifconfig", tunnel["local_address"], tunnel["peer_address"]),
         _directive("cert", cert_path),
         _directive("key", key_path),
         _fingerprint(settings["peer_fingerprint"]),

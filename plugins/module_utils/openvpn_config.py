@@ -148,6 +148,8 @@ def instance_facts(text):
         "dev": _first(directives, "dev"),
         "local_address": _first(directives, "ifconfig", 0),
         "peer_address": _first(directives, "ifconfig", 1),
+        "local_address6": (_first(directives, "ifconfig-ipv6", 0) or "").split("/")[0] or None,
+        "peer_address6": _first(directives, "ifconfig-ipv6", 1),
         "peer_fingerprints": _fingerprints(directives),
         "data_ciphers": ciphers.upper() if ciphers else None,
         "tls_crypt": _first(directives, "tls-crypt"),

@@ -21,7 +21,8 @@ __metaclass__ = type
 from ansible_collections.bonded.openvpn.plugins.module_utils import plan_family
 
 FIELDS_BOND = ("facts", "role", "count", "certificate", "balance_live", "mptcp", "mptcp_relay")
-FIELDS_STATIC = ("port", "proto", "dev", "remote", "ifconfig", "peer_fingerprint", "data_ciphers", "tls_crypt_key")
+FIELDS_STATIC = ("port", "proto", "underlay_family", "dev", "remote", "ifconfig", "ifconfig_ipv6", "peer_fingerprint",
+                 "data_ciphers", "tls_crypt_key")
 FIELDS_RUNTIME = ("interface", "interface_address", "management")
 
 
@@ -361,16 +362,20 @@ def _digest(value):
 
 
 def _ifconfig_check(bond, index, ccfg, scfg, planned, rerun):
-    cpair = (ccfg["local_address"], ccfg["peer_address"])
-    spair = (scfg["local_address"], scfg["peer_address"])
-    ppair = (planned["client_address"], planned["server_address"]) if planned else None
-    mirrored = cpair == (spair[1], spair[0])
-    if mirrored and (ppair is None or cpair == ppair):
-        return []
-    return [mismatch(bond, index, "ifconfig", " ".join(str(a) for a in cpair), " ".join(str(a) for a in spair),
-                     "transfer addresses are not mirrored (client local must be server peer and the reverse)%s: %s"
-                     % (" or differ from the plan" if ppair else "", rerun),
-                     plan=("client %s server %s" % ppair) if ppair else None)]
+    found = []
+    for field, suffix in (("ifconfig", ""), ("ifconfig_ipv6", "6")):
+        cpair = (ccfg.get("local_address" + suffix), ccfg.get("peer_address" + suffix))
+        spair = (scfg.get("local_address" + suffix), scfg.get("peer_address" + suffix))
+        ppair = (planned.get("client_address" + suffix), planned.get("server_address" + suffix)) if planned else None
+        mirrored = cpair == (spair[1], spair[0])
+        if mirrored and (ppair is None or cpair == ppair):
+            continue
+        found.append(mismatch(bond, index, field, " ".join(str(a) for a in cpair), " ".join(str(a) for a in spair),
+                              "%s addresses are not mirrored (client local must be server peer and the reverse)%s: %s"
+                              % ("transfer" if not suffix else "IPv6 transfer", " or differ from the plan" if ppair
+                                 else "", rerun),
+                              plan=("client %s server %s" % ppair) if ppair else None))
+    return found
 
 
 def _real_fingerprint(config, entry):
@@ -437,7 +442,8 @@ def _address_check(bond, index, ctun, stun, sides):
     for side, tunnel in (("client", ctun), ("server", stun)):
         running = [a["local"] for a in tunnel["interface"].get("addresses") or []]
         values[side] = ",".join(running) or "none"
-        if tunnel["config"]["local_address"] not in running:
+        wanted = [tunnel["config"]["local_address"]] + [a for a in [tunnel["config"].get("local_address6")] if a]
+        if any(address not in running for address in wanted):
             drifted.append(side)
     if not drifted:
         return []

@@ -32,6 +32,12 @@ RULE_PRIORITY_BASE = 5000
 BLOCK_PREFIX = 24
 SERVER_BUNDLE_OFFSET = 254
 CLIENT_BUNDLE_OFFSET = 253
+# bonded_openvpn_pool6 (optional): a bond with an IPv6 network gets its /64 number ``id``, and in it the
+# bundles at the IPv4 block's offsets (::fe and ::fd), and tunnel k in a /120 of its own from
+# ::(k+1)00 (server ::(k+1)01, client ::(k+1)02): OpenVPN takes an ifconfig-ipv6 prefix of /64
+# to /124 only, and a /120 per tunnel keeps each one's connected route apart from the others.
+BLOCK6_PREFIX = 64
+TRANSFER6_PREFIX = 120
 UNIT_TEMPLATE = "bonded-openvpn@%s.service"
 CONTRACT = "define the list of bonds in group_vars/all (see README, 'The inventory contract')"
 
@@ -64,6 +70,18 @@ def _parse_pool(pool):
     return shapes.Net(first, prefix)
 
 
+def _parse_pool6(pool6):
+    if pool6 is None:
+        return None
+    first, prefix, problem = shapes.parse_cidr(pool6, ipv6=True)
+    if problem == "form" or (first is not None and shapes.Net(first, prefix).version != 6):
+        return PlanError(["bonded_openvpn_pool6: %r is not a valid IPv6 CIDR (x:x::/len)" % (pool6,)])
+    if problem or prefix > BLOCK6_PREFIX - 8:
+        return PlanError(["bonded_openvpn_pool6: %r must be an IPv6 network of /%d or larger (a /64 for each bond "
+                          "id 0..255), without host bits" % (pool6, BLOCK6_PREFIX - 8)])
+    return shapes.Net(first, prefix)
+
+
 def _check_bonds_given(bonds):
     if bonds is None:
         raise PlanError(["bonded_openvpn_bonds is not defined: %s" % CONTRACT])
@@ -74,7 +92,7 @@ def _check_bonds_given(bonds):
                          % CONTRACT])
 
 
-def _check_bond(bond, hosts, block_count):
+def _check_bond(bond, hosts, block_count, pool6_given):
     if not isinstance(bond, dict):
         return ["must be a mapping with name, id, server, client, tunnels and port, got %r" % (bond,)]
     errors = rules.check_fields_known(bond) + rules.check_required(bond)
@@ -107,6 +125,8 @@ def _check_bond(bond, hosts, block_count):
         errors += family.check(bond, hosts)
     for field in rules.NETWORK_FIELDS:
         errors += rules.parse_networks(field, bond.get(field, []))[1]
+    if not errors:
+        errors += rules.check_ipv6_networks(bond, pool6_given)
     return errors
 
 
@@ -126,14 +146,18 @@ def _checked(bonds):
     return checked
 
 
-def validate(bonds, pool, hosts):
-    """Raises PlanError listing every problem; returns the parsed pool."""
+def validate(bonds, pool, hosts, pool6=None):
+    """Raises PlanError listing every problem; returns the parsed pools (pool6 None when not given)."""
     _check_bonds_given(bonds)
     pool_network = _parse_pool(pool)
+    pool6_network = _parse_pool6(pool6)
+    if isinstance(pool6_network, PlanError):
+        raise pool6_network
     block_count = 1 << (BLOCK_PREFIX - pool_network.prefix)
     errors = []
     for position, bond in enumerate(bonds):
-        errors += ["%s: %s" % (_label(bond, position), e) for e in _check_bond(bond, hosts, block_count)]
+        errors += ["%s: %s" % (_label(bond, position), e)
+                   for e in _check_bond(bond, hosts, block_count, pool6_network is not None)]
     errors += cross.check_unique(_unique_entries(bonds, "name", shapes.is_bond_name), "name")
     errors += cross.check_unique(_unique_entries(bonds, "id", rules.is_int), "id")
     if errors:
@@ -141,19 +165,22 @@ def validate(bonds, pool, hosts):
     # Cross-bond checks need every field valid, so they run only on a clean first pass.
     checked = _checked(bonds)
     errors = (cross.check_server_ports(checked)
-              + cross.check_networks(cross.owned_networks(checked), pool_network)
+              + cross.check_networks(cross.owned_networks(checked), pool_network, pool6_network)
               + underlay.check_destinations(checked)
               + underlay.check_capture(checked, hosts)
               + underlay.check_pool(checked, hosts, pool_network)
+              + (underlay.check_pool(checked, hosts, pool6_network, "bonded_openvpn_pool6") if pool6_network else [])
               + uplinks.check_hosts(checked))
     if errors:
         raise PlanError(errors)
-    return pool_network
+    return pool_network, pool6_network
 
 
-def _tunnel(bond, block, weights, index, uplink, remote):
+def _tunnel(bond, block, weights, index, uplink, remote, block6=None):
     instance = "%s-%d" % (bond["name"], index)
     return {
+        "server_address6": shapes.dotted(block6 + ((index + 1) << 8) + 1) if block6 is not None else None,
+        "client_address6": shapes.dotted(block6 + ((index + 1) << 8) + 2) if block6 is not None else None,
         "index": index,
         "instance": instance,
         "unit": UNIT_TEMPLATE % instance,
@@ -184,8 +211,13 @@ def _weights(bond):
     return rules.reduce_weights(weights) if packet_like else weights
 
 
-def _bond(bond, pool, hosts):
+def _bond(bond, pool, hosts, pool6=None):
     block = pool.first + (bond["id"] << (32 - BLOCK_PREFIX))
+    # IPv6 addresses only for a bond that carries IPv6: setting the pool6 for one bond must
+    # not rewrite (and restart) the tunnels of every other.
+    six = any(network.version == 6 for field in rules.NETWORK_FIELDS
+              for network in rules.parse_networks(field, bond.get(field, []))[0])
+    block6 = pool6.first + (bond["id"] << (128 - BLOCK6_PREFIX)) if pool6 is not None and six else None
     weights = _weights(bond)
     planned = dict(rules.OPTIONAL_FIELDS)
     planned.update(bond)
@@ -197,32 +229,38 @@ def _bond(bond, pool, hosts):
     planned["block"] = str(shapes.Net(block, BLOCK_PREFIX))
     planned["server_bundle"] = shapes.dotted(block + SERVER_BUNDLE_OFFSET)
     planned["client_bundle"] = shapes.dotted(block + CLIENT_BUNDLE_OFFSET)
+    planned["block6"] = str(shapes.Net(block6, BLOCK6_PREFIX)) if block6 is not None else None
+    planned["server_bundle6"] = shapes.dotted(block6 + SERVER_BUNDLE_OFFSET) if block6 is not None else None
+    planned["client_bundle6"] = shapes.dotted(block6 + CLIENT_BUNDLE_OFFSET) if block6 is not None else None
     planned["target"] = "bonded-openvpn-%s.target" % bond["name"]
     planned["uplinks"] = uplinks.planned(bond, planned["remote"], TABLE_BASE)
     riders = dict((k, uplink) for uplink in planned["uplinks"] for k in uplink["tunnels"])
-    planned["tunnel_list"] = [_tunnel(bond, block, weights, k, riders.get(k), planned["remote"])
+    planned["tunnel_list"] = [_tunnel(bond, block, weights, k, riders.get(k), planned["remote"], block6)
                               for k in range(bond["tunnels"])]
     return planned
 
 
-def build_plan(bonds, pool, hosts):
+def build_plan(bonds, pool, hosts, pool6=None):
     """Validates and plans every bond.
 
     ``hosts`` maps each inventory hostname to the address a client dials by default (its
-    ``ansible_host``, else its name); ``pool`` None means DEFAULT_POOL.
+    ``ansible_host``, else its name); ``pool`` None means DEFAULT_POOL; ``pool6`` None: no
+    bond has IPv6 addresses inside (and none may carry an IPv6 network).
     Returns a list of planned bonds, ordered by id.
     """
-    pool_network = validate(bonds, pool, hosts)
-    return [_bond(bond, pool_network, hosts) for bond in sorted(bonds, key=lambda b: b["id"])]
+    pool_network, pool6_network = validate(bonds, pool, hosts, pool6)
+    return [_bond(bond, pool_network, hosts, pool6_network) for bond in sorted(bonds, key=lambda b: b["id"])]
 
 
 def _side(bond, role):
     local, peer = ("server", "client") if role == "server" else ("client", "server")
     tunnels = []
     for tunnel in bond["tunnel_list"]:
-        side = dict((k, v) for k, v in tunnel.items() if not k.endswith("_address"))
+        side = dict((k, v) for k, v in tunnel.items() if not k.endswith(("_address", "_address6")))
         side["local_address"] = tunnel["%s_address" % local]
         side["peer_address"] = tunnel["%s_address" % peer]
+        side["local_address6"] = tunnel["%s_address6" % local]
+        side["peer_address6"] = tunnel["%s_address6" % peer]
         tunnels.append(side)
     return {
         "bond": bond["name"],
@@ -235,6 +273,8 @@ def _side(bond, role):
         "remote": bond["remote"] if role == "client" else None,
         "local_bundle": bond["%s_bundle" % local],
         "peer_bundle": bond["%s_bundle" % peer],
+        "local_bundle6": bond["%s_bundle6" % local],
+        "peer_bundle6": bond["%s_bundle6" % peer],
         "local_networks": bond["%s_networks" % local],
         "peer_networks": bond["%s_networks" % peer],
         "snat": bond["snat"] and role == "client",

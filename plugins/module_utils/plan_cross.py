@@ -50,7 +50,7 @@ def owned_networks(bonds):
     return owned
 
 
-def check_networks(owned, pool):
+def check_networks(owned, pool, pool6=None):
     """A network may appear in several bonds only behind the same host (a hub's LAN);
     otherwise networks are disjoint, and none touches the pool.
 
@@ -58,8 +58,9 @@ def check_networks(owned, pool):
     the blocks enclosing the current one finds every overlap with its innermost partner."""
     errors = []
     for network, _owner, label, field in owned:
-        if network.overlaps(pool):
-            errors.append("%s: field '%s': %s overlaps bonded_openvpn_pool %s" % (label, field, network, pool))
+        for name, reserved in (("bonded_openvpn_pool", pool), ("bonded_openvpn_pool6", pool6)):
+            if reserved is not None and network.overlaps(reserved):
+                errors.append("%s: field '%s': %s overlaps %s %s" % (label, field, network, name, reserved))
     order = sorted(range(len(owned)), key=lambda i: (owned[i][0].first, owned[i][0].prefix, i))
     stack = []
     for i in order:

@@ -31,6 +31,9 @@ MAX_NEXTHOP_WEIGHT = 256
 # 10.0.0.0/8 is the widest private block; anything wider reaches into public space (the
 # default route's halves 0.0.0.0/1 and 128.0.0.0/1 are the classic way to capture all).
 MIN_NETWORK_PREFIX = 8
+# The IPv6 counterpart: 2000::/3 is all of the global unicast space; a /16 is already more
+# than any one site's (an RIR gives an ISP a /32).
+MIN_NETWORK_PREFIX6 = 16
 # egress_rate, bits/s per tunnel: tc parses rates into 64-bit bytes/s, but below 1000 bytes/s
 # one full-size packet takes more than a second to leave, and 100 Gbit/s is beyond any one
 # tunnel (a userspace tunnel carries about 1 Gbit/s, a DCO one a few).
@@ -184,29 +187,49 @@ def check_flowlet_gap(gap, balance):
 
 
 def parse_networks(field, value):
-    """Returns (networks, errors); networks are plan_shapes.Net, each listed once."""
+    """Returns (networks, errors); networks are plan_shapes.Net (IPv4 or IPv6), each listed once."""
     if not isinstance(value, list):
         return [], ["field '%s': must be a list of CIDRs, got %r" % (field, value)]
     networks, errors = [], []
     for item in value:
-        first, prefix, problem = shapes.parse_cidr(item)
-        if problem == "form" and isinstance(item, str) and shapes.CIDR.fullmatch(item):
+        first, prefix, problem = shapes.parse_cidr(item, ipv6=True)
+        cidr_shaped = isinstance(item, str) and (shapes.CIDR.fullmatch(item) or shapes.CIDR6.fullmatch(item))
+        if problem == "form" and cidr_shaped:
             errors.append("field '%s': %r is not a valid CIDR" % (field, item))
         elif problem == "form":
-            errors.append("field '%s': %r must be an IPv4 network in CIDR form (a.b.c.d/len)" % (field, item))
+            errors.append("field '%s': %r must be an IPv4 or IPv6 network in CIDR form (a.b.c.d/len or x:x::/len)"
+                          % (field, item))
         elif problem == "host bits":
             errors.append("field '%s': %r has host bits set; did you mean %s?"
                           % (field, item, shapes.Net(first, prefix)))
-        elif prefix < MIN_NETWORK_PREFIX:
+        elif prefix < (MIN_NETWORK_PREFIX6 if shapes.Net(first, prefix).version == 6 else MIN_NETWORK_PREFIX):
             errors.append("field '%s': %s is broader than /%d; a bond carries private networks, not the "
                           "default route or its halves: list the networks behind the host"
-                          % (field, shapes.Net(first, prefix), MIN_NETWORK_PREFIX))
+                          % (field, shapes.Net(first, prefix),
+                             MIN_NETWORK_PREFIX6 if shapes.Net(first, prefix).version == 6 else MIN_NETWORK_PREFIX))
         elif shapes.Net(first, prefix) in networks:
             errors.append("field '%s': %s is listed twice; list each network once"
                           % (field, shapes.Net(first, prefix)))
         else:
             networks.append(shapes.Net(first, prefix))
     return networks, errors
+
+
+def check_ipv6_networks(bond, pool6_given):
+    """An IPv6 network needs the bond's IPv6 addresses (from bonded_openvpn_pool6), and is
+    routed per flow: the per-packet and flowlet spreading are IPv4 (nftables ``ip``) for now."""
+    errors = []
+    for field in NETWORK_FIELDS:
+        six = [network for network in parse_networks(field, bond.get(field, []))[0] if network.version == 6]
+        if six and not pool6_given:
+            errors.append("field '%s': %s is an IPv6 network, which needs the bond's IPv6 bundle and transfer "
+                          "addresses: set bonded_openvpn_pool6 (an IPv6 /56 or larger, e.g. fd00:0:0:ff00::/56)"
+                          % (field, six[0]))
+        if six and bond.get("balance", "packet") != "flow":
+            errors.append("field '%s': %s is an IPv6 network, and IPv6 is spread per flow only (a multipath "
+                          "route): set balance: flow, or carry the IPv6 networks in a bond of their own"
+                          % (field, six[0]))
+    return errors
 
 
 def check_snat(snat):

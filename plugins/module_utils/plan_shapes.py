@@ -22,6 +22,11 @@ NUMERIC_LABEL = re.compile(r"0[xX][0-9A-Fa-f]*|[0-9]+", re.ASCII)
 DOTTED_QUAD = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
 IPV6_TEXT = re.compile(r"[0-9A-Fa-f:.]{2,45}", re.ASCII)
 CIDR = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,3}){3})/([0-9]{1,2})", re.ASCII)
+CIDR6 = re.compile(r"([0-9A-Fa-f:.]{2,45})/([0-9]{1,3})", re.ASCII)
+# IPv6 addresses are kept as V6 + their value: one integer line holds both families without
+# overlap (every IPv4 address is below 2**32), so the planner's sorted sweeps and
+# containment tests work across families unchanged and never mix them.
+V6 = 1 << 128
 HOST_NAME_MAX = 253
 
 
@@ -44,7 +49,7 @@ def ipv4(value):
 
 
 def _ipv6(value):
-    if not IPV6_TEXT.fullmatch(value) or ":" not in value:
+    if not isinstance(value, str) or not IPV6_TEXT.fullmatch(value) or ":" not in value:
         return None
     try:
         return ipaddress.IPv6Address(value)
@@ -87,32 +92,58 @@ def dial_problem(value):
             "not starting or ending with '-', at most 253 characters in all)")
 
 
+def address(value):
+    """An IPv4 address as its int, an IPv6 one as V6 + its int (RFC 5952 text or any other
+    spelling ``ipaddress`` reads), else None."""
+    number = ipv4(value)
+    if number is not None:
+        return number
+    parsed = _ipv6(value)
+    return V6 + int(parsed) if parsed is not None else None
+
+
 def dotted(number):
+    """The text of an address as ``address`` numbers it."""
+    if number >= V6:
+        return str(ipaddress.IPv6Address(number - V6))
     return "%d.%d.%d.%d" % (number >> 24, (number >> 16) & 255, (number >> 8) & 255, number & 255)
 
 
-def parse_cidr(value):
-    """(first address as int, prefix length, None) or (None, None, why) for ``a.b.c.d/len``."""
+def _bits(number):
+    return 128 if number >= V6 else 32
+
+
+def parse_cidr(value, ipv6=False):
+    """(first address as ``address`` numbers it, prefix length, None) or (None, None, why)
+    for ``a.b.c.d/len``, and with ``ipv6`` for ``x:x::/len`` too."""
     match = CIDR.fullmatch(value) if isinstance(value, str) else None
+    if match is None and ipv6 and isinstance(value, str):
+        match = CIDR6.fullmatch(value)
     if match is None:
         return None, None, "form"
-    first, prefix = ipv4(match.group(1)), int(match.group(2))
-    if first is None or prefix > 32:
+    first, prefix = address(match.group(1)), int(match.group(2))
+    if first is None or prefix > _bits(first):
         return None, None, "form"
-    mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
-    if first & mask != first:
-        return first & mask, prefix, "host bits"
+    base = V6 if first >= V6 else 0
+    span = 1 << (_bits(first) - prefix)
+    if (first - base) % span:
+        return first - (first - base) % span, prefix, "host bits"
     return first, prefix, None
 
 
 class Net(object):
-    """An IPv4 network as integers: cheap to compare, sort and test for containment."""
+    """An IPv4 or IPv6 network as integers (``address``): cheap to compare, sort and test
+    for containment; networks of two families never overlap."""
 
     __slots__ = ("first", "prefix", "last")
 
     def __init__(self, first, prefix):
         self.first, self.prefix = first, prefix
-        self.last = first + (1 << (32 - prefix)) - 1
+        self.last = first + (1 << (_bits(first) - prefix)) - 1
+
+    @property
+    def version(self):
+        return 6 if self.first >= V6 else 4
 
     def __str__(self):
         return "%s/%d" % (dotted(self.first), self.prefix)

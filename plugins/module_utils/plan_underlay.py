@@ -46,7 +46,7 @@ def endpoints(bonds, hosts):
         dial, dial_source = _dial(label, bond, hosts)
         client_source = "ansible_host of %r, client of %s" % (bond["client"], label)
         for value, source in [(dial, dial_source), (hosts[bond["client"]], client_source)] + _uplink_addresses(label, bond):
-            address = shapes.ipv4(value)
+            address = shapes.address(value)
             if address is not None:
                 for host in (bond["server"], bond["client"]):
                     found.append((host, address, source))
@@ -80,9 +80,9 @@ def check_capture(bonds, hosts):
     return errors
 
 
-def check_pool(bonds, hosts, pool):
-    """Bundle and transfer addresses come from the pool; a host address inside it would be
-    shadowed by them."""
+def check_pool(bonds, hosts, pool, name="bonded_openvpn_pool"):
+    """Bundle and transfer addresses come from the pool (or pool6); a host address inside it
+    would be shadowed by them."""
     sources = []
     for label, bond in bonds:
         dial, dial_source = _dial(label, bond, hosts)
@@ -92,11 +92,11 @@ def check_pool(bonds, hosts, pool):
         sources += _uplink_addresses(label, bond)
     errors, seen = [], set()
     for value, source in sources:
-        address = shapes.ipv4(value)
+        address = shapes.address(value)
         if address is not None and pool.holds(address) and address not in seen:
             seen.add(address)
-            errors.append("bonded_openvpn_pool: %s contains %s (%s); choose a pool that holds no host's "
-                          "address" % (pool, shapes.dotted(address), source))
+            errors.append("%s: %s contains %s (%s); choose a pool that holds no host's "
+                          "address" % (name, pool, shapes.dotted(address), source))
     return errors
 
 

@@ -24,6 +24,9 @@ WORD = re.compile(r"[A-Za-z0-9_.:/@%+=,-]+", re.ASCII)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
 IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
 IPV4_NETWORK = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2}", re.ASCII)
+# Hex digits and colons only (the planner writes IPv6 in RFC 5952 form, no embedded IPv4).
+IPV6 = re.compile(r"[0-9a-f:]{2,39}", re.ASCII)
+IPV6_NETWORK = re.compile(r"[0-9a-f:]{2,39}/[0-9]{1,3}", re.ASCII)
 
 
 class UnsafeValue(ValueError):

@@ -335,6 +335,8 @@ def _check_remote(module, side, remote):
                     % (side["bond"], remote, family.replace("ip", "IP")))
         return
     fields = [("%s/32" % side["peer_bundle"], "bonded_openvpn_pool", "the peer's bundle address")]
+    if side.get("peer_bundle6"):
+        fields.append(("%s/128" % side["peer_bundle6"], "bonded_openvpn_pool6", "the peer's IPv6 bundle address"))
     fields += [(network, "server_networks", "a network behind the server") for network in side["peer_networks"]]
     for destination, field, what in fields:
         network = ipaddress.ip_network(destination, strict=False)
@@ -352,8 +354,11 @@ class WithoutPreserved(object):
     def __init__(self, scope, kept, names):
         self.scope, self.names = scope, set(names)
         self.kept = [kernel.Scope.bond(spec) for spec in kept]
-        self.addresses = scope.addresses - set(spec["local_bundle"] for spec in kept)
+        self.addresses = scope.addresses - set(a for spec in kept for a in (spec["local_bundle"], spec.get("local_bundle6")))
         self.endpoints = scope.endpoints - kernel.mptcp_addresses(kept)
+
+    def wants_ipv6(self):
+        return self.scope.wants_ipv6()
 
     def has_rule(self, rule):
         return self.scope.has_rule(rule) and not any(kept.has_rule(rule) for kept in self.kept)
@@ -372,7 +377,8 @@ def converge_kernel(module, specs, deployed, lives=None, kept=()):
     kernel objects of ``kept`` (preserved bonds' specs) are out of scope, never touched."""
     params = module.params
     krn = kernel.Kernel(lambda argv, data=None: module.run_command(argv, data=data, binary_data=True), params["run_dir"])
-    known = set(spec["local_bundle"] for spec in list(specs.values()) + list(deployed.values()) if spec)
+    known = set(a for spec in list(specs.values()) + list(deployed.values()) if spec
+                for a in (spec["local_bundle"], spec.get("local_bundle6")) if a)
     endpoints = kernel.mptcp_addresses(list(specs.values()) + list(deployed.values()))
     scope = WithoutPreserved(kernel.Scope.host(known, endpoints), kept, params["preserve"])
     locks = [balance_lock.lock_path(bond, params["run_dir"]) for bond in specs]

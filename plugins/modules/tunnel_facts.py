@@ -205,7 +205,8 @@ ansible_facts:
                       C(proto) (V(udp) or V(tcp)), C(proto_directive) (as written), C(family) (the underlay's address
                       family, V(ipv4) or V(ipv6); a server's plain V(udp) binds IPv4 only; null for a client that dials
                       a host name with a plain C(proto), which may go either way), C(dev),
-                      C(local_address) and C(peer_address) (from C(ifconfig)), C(peer_fingerprints) (upper-case list),
+                      C(local_address) and C(peer_address) (from C(ifconfig)), C(local_address6) and
+                      C(peer_address6) (from C(ifconfig-ipv6), null without it), C(peer_fingerprints) (upper-case list),
                       C(data_ciphers) (upper-case), C(cert), C(cert_fingerprint), C(tls_crypt), C(tls_crypt_sha256),
                       C(management), C(status).
                     - All but C(present) and C(path) are null when the config is absent or unreadable.
@@ -218,7 +219,8 @@ ansible_facts:
                 interface:
                   description:
                     - The tun interface. Keys C(name), C(present), C(up) (UP and LOWER_UP), C(flags), C(operstate),
-                      C(ifindex), C(addresses) (list of C(local), C(peer), C(prefixlen)), C(rx_packets), C(rx_bytes),
+                      C(ifindex), C(addresses) (list of C(local), C(peer), C(prefixlen); IPv4, and IPv6 but the
+                      link-local one), C(rx_packets), C(rx_bytes),
                       C(tx_packets), C(tx_bytes). C(present) and C(up) are null when C(ip) could not be run.
                   type: dict
                 management:
@@ -441,7 +443,7 @@ def query_interfaces(reader):
 
 def read_config(reader, path):
     facts = dict.fromkeys(("role", "port", "remote", "local", "proto", "proto_directive", "family", "dev",
-                           "local_address", "peer_address", "peer_fingerprints", "data_ciphers", "cert", "cert_fingerprint",
+                           "local_address", "peer_address", "local_address6", "peer_address6", "peer_fingerprints", "data_ciphers", "cert", "cert_fingerprint",
                            "tls_crypt", "tls_crypt_sha256", "management", "status"))
     facts.update({"present": path is not None, "path": path, "error": None})
     if path is None:

@@ -26,7 +26,8 @@ def load_hostvars(source):
 
 def plan_of(hostvars):
     any_host = next(iter(hostvars.values()))
-    return bond_plan(any_host["bonded_openvpn_bonds"], any_host["bonded_openvpn_pool"], hostvars)
+    return bond_plan(any_host["bonded_openvpn_bonds"], any_host["bonded_openvpn_pool"], hostvars,
+                     any_host.get("bonded_openvpn_pool6"))
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def test_the_demo_fleet_is_a_hub_with_a_packet_and_a_flow_spoke():
 
 
 def molecule_inventories():
-    """(scenario, bonds, pool, hostvars) of every Molecule scenario that defines a fleet."""
+    """(scenario, bonds, pool, hostvars, pool6) of every Molecule scenario that defines a fleet."""
     found = []
     for scenario in sorted(os.listdir(os.path.join(ROOT, "molecule"))):
         path = os.path.join(ROOT, "molecule", scenario, "molecule.yml")
@@ -86,15 +87,16 @@ def molecule_inventories():
         if "bonded_openvpn_bonds" in fleet:
             host_vars = inventory.get("host_vars") or {}
             hostvars = dict((p["name"], host_vars.get(p["name"], {})) for p in config["platforms"])
-            found.append((scenario, fleet["bonded_openvpn_bonds"], fleet.get("bonded_openvpn_pool"), hostvars))
+            found.append((scenario, fleet["bonded_openvpn_bonds"], fleet.get("bonded_openvpn_pool"), hostvars,
+                          fleet.get("bonded_openvpn_pool6")))
     return found
 
 
-@pytest.mark.parametrize("scenario, bonds, pool, hostvars", molecule_inventories(),
+@pytest.mark.parametrize("scenario, bonds, pool, hostvars, pool6", molecule_inventories(),
                          ids=[entry[0] for entry in molecule_inventories()])
-def test_every_molecule_fleet_passes_the_planner(scenario, bonds, pool, hostvars):
+def test_every_molecule_fleet_passes_the_planner(scenario, bonds, pool, hostvars, pool6):
     # A stricter planner must not break a scenario: it would fail only in Molecule, late.
-    assert bond_plan(bonds, pool, hostvars)
+    assert bond_plan(bonds, pool, hostvars, pool6)
 
 
 def test_the_molecule_fleets_are_found():

@@ -88,7 +88,7 @@ def test_the_planner_says_what_the_row_of_the_case_says(case):
     if not template:
         pytest.fail("case %r has no row in docs/validation.md" % case["id"])
     with pytest.raises(PlanError) as raised:
-        build_plan(_apply(case), case.get("pool", BASE.POOL), BASE.case_hosts(case))
+        build_plan(_apply(case), case.get("pool", BASE.POOL), BASE.case_hosts(case), case.get("pool6"))
     pattern = _pattern(template[0])
     assert any(pattern.match(error) for error in raised.value.errors), (
         "documented: %s\nplanner said: %s" % (template[0], raised.value.errors))

@@ -8,6 +8,8 @@ networks that capture the hosts' own addresses or the pool. Addresses come from 
 small ranges so that collisions (underlay capture, overlaps, a pool holding a host)
 happen often enough to be exercised.
 """
+import ipaddress
+
 from hypothesis import strategies as st
 
 HOST_NAMES = ["hq", "paris1", "berlin1", "lisbon-gw", "edge_2.example"]
@@ -55,13 +57,24 @@ def ipv4_in(prefixes):
                      st.sampled_from(prefixes), st.integers(0, 3), st.integers(1, 6))
 
 
-ADDRESSES = ipv4_in(["198.51", "203.0", "192.168"])
-# Addresses a mutation may give a host or a remote: sometimes inside the default pool.
-ANY_ADDRESSES = ipv4_in(["198.51", "203.0", "192.168", "10.255"])
+def ipv6_in(prefixes):
+    # As few distinct values: an IPv6 remote meets IPv6 networks and the pool6 often.
+    return st.builds(lambda prefix, a, b: "%s:%x::%x" % (prefix, a, b),
+                     st.sampled_from(prefixes), st.integers(0, 3), st.integers(1, 6))
+
+
+POOL6 = "fd00:0:0:ff00::/56"
+ADDRESSES = st.one_of(ipv4_in(["198.51", "203.0", "192.168"]), ipv6_in(["2001:db8"]))
+# Addresses a mutation may give a host or a remote: sometimes inside the default pool, or the pool6.
+ANY_ADDRESSES = st.one_of(ipv4_in(["198.51", "203.0", "192.168", "10.255"]), ipv6_in(["2001:db8", "fd00:0:0:ff01"]))
 DNS_NAMES = st.sampled_from(["vpn.example.net", "hq", "edge-1.example.org", "a.b-c.d"])
 
 
 def cidr_around(address, prefix, keep_host_bits=False):
+    if ":" in address:
+        # IPv6: the same prefix lengths, counted from the end (a /24 of IPv4 is a /120 here).
+        return str(ipaddress.ip_interface("%s/%d" % (address, min(128, 96 + prefix))).network
+                   if not keep_host_bits else "%s/%d" % (address, min(128, 96 + prefix)))
     octets = [int(x) for x in address.split(".")]
     number = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
     if not keep_host_bits:
@@ -128,6 +141,9 @@ def valid_fleet(draw):
             bond["snat"] = True
         if draw(st.integers(0, 5)) == 0:
             bond["shaper"] = draw(st.integers(100, 100000000))
+        if draw(st.integers(0, 3)) == 0:
+            bond["balance"] = "flow"
+            bond.setdefault("server_networks", []).append("2001:db8:16:%x::/64" % server)
         bonds.append(bond)
     return bonds, hosts
 
@@ -136,19 +152,27 @@ def _endpoints(bond, hosts):
     """The IPv4 addresses a bond's own tunnels use (dial address, client's ansible_host),
     to aim a network at; any inventory address when the bond has none."""
     found = [bond.get("remote") or hosts.get(bond.get("server")), hosts.get(bond.get("client"))]
-    found = [value for value in found if isinstance(value, str) and value.count(".") == 3 and value[:1].isdigit()]
-    return found or [value for value in hosts.values() if isinstance(value, str) and value[:1].isdigit()] or [
+    found = [value for value in found if isinstance(value, str) and _is_address(value)]
+    return found or [value for value in hosts.values() if isinstance(value, str) and _is_address(value)] or [
         "198.51.0.1"]
+
+
+def _is_address(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 @st.composite
 def inventories(draw):
-    """(bonds, pool, hosts): a valid fleet with 0 to 3 mutations, each a hostile or merely
-    plausible value in one field of one bond, one host's ansible_host, or the pool."""
+    """(bonds, pool, hosts, pool6): a valid fleet with 0 to 3 mutations, each a hostile or
+    merely plausible value in one field of one bond, one host's ansible_host, or a pool."""
     bonds, hosts = draw(valid_fleet())
-    pool = "10.255.0.0/16"
+    pool, pool6 = "10.255.0.0/16", POOL6
     for _mutation in range(draw(st.sampled_from([0, 0, 1, 1, 2, 3]))):
-        target = draw(st.sampled_from(["field"] * 8 + ["host", "pool", "fleet"]))
+        target = draw(st.sampled_from(["field"] * 8 + ["host", "pool", "pool6", "fleet"]))
         if target == "field":
             bond = draw(st.sampled_from(bonds)) if isinstance(bonds, list) and bonds else None
             field = draw(st.sampled_from(FIELDS))
@@ -163,7 +187,10 @@ def inventories(draw):
         elif target == "pool":
             pool = draw(st.one_of(st.sampled_from([None, "10.0.0.0/8", "172.16.0.0/12", "198.51.0.0/16",
                                                    "0.0.0.0/0", "10.255.0.0/25"]), hostile(st.just("10.255.0.0/16"))))
+        elif target == "pool6":
+            pool6 = draw(st.one_of(st.sampled_from([None, "fd00::/48", "2001:db8::/32", "::/0", "fd00:0:0:ff00::/57",
+                                                    "10.254.0.0/16"]), hostile(st.just(POOL6))))
         else:
             grown = (bonds + [draw(wrong_types())]) if isinstance(bonds, list) else []
             bonds = draw(st.one_of(wrong_types(), st.just([]), st.just(grown)))
-    return bonds, pool, hosts
+    return bonds, pool, hosts, pool6

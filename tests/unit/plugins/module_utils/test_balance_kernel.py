@@ -26,7 +26,9 @@ RULES = json.dumps([
 ADDRESSES = json.dumps([{"ifname": "lo", "addr_info": [
     {"family": "inet", "local": "127.0.0.1", "prefixlen": 8},
     {"family": "inet", "local": "10.255.1.253", "prefixlen": 32},
-    {"family": "inet6", "local": "::1", "prefixlen": 128}]}])
+    {"family": "inet6", "local": "::1", "prefixlen": 128},
+    {"family": "inet6", "local": "fd00:0:0:ff01::fd", "prefixlen": 128},
+    {"family": "inet6", "local": "fe80::1", "prefixlen": 64}]}])
 LINKS = json.dumps([{"ifindex": 1, "ifname": "lo", "flags": ["LOOPBACK", "UP"]},
                     {"ifindex": 7, "ifname": "bo-paris-0", "flags": ["POINTOPOINT", "UP", "LOWER_UP"]},
                     {"ifindex": 8, "ifname": "bo-paris-1", "flags": ["POINTOPOINT"]}])
@@ -55,7 +57,7 @@ def test_only_rules_tagged_with_our_protocol_are_read():
 
 
 def test_only_host_addresses_on_lo_are_read():
-    assert kernel.parse_addresses(ADDRESSES) == {"10.255.1.253"}
+    assert kernel.parse_addresses(ADDRESSES) == {"10.255.1.253", "fd00:0:0:ff01::fd"}
 
 
 def test_an_interface_is_up_only_with_the_up_flag():
@@ -144,8 +146,9 @@ class FakeHost(object):
         self.timeouts.append(timeout)
         answers = {("ip", "-N", "-j", "addr"): ADDRESSES, ("ip", "-N", "-j", "rule"): RULES,
                    ("ip", "-N", "-j", "route"): ROUTES, ("ip", "-N", "-j", "link"): LINKS}
-        if tuple(argv[:4]) in answers:
-            return 0, answers[tuple(argv[:4])], ""
+        key = tuple(a for a in argv if a != "-4")[:4]
+        if key in answers:
+            return 0, answers[key], ""
         if argv[:3] == ["nft", "list", "tables"]:
             return 0, self.tables, ""
         if [a for a in argv if a != "-t"][:3] == ["nft", "list", "table"]:
@@ -196,3 +199,24 @@ def test_the_host_scope_covers_every_bond_id():
     scope = kernel.Scope.host(set())
     assert scope.has_rule(render.Rule(bspec.priority_range(255)[1], 1, 1))
     assert scope.has_nft_table("bonded_openvpn_any") and not scope.has_nft_table("filter")
+
+
+# What 'ip -6 -N -j route show' printed on kernel 6.18 for a multipath route and its backstop.
+ROUTES6 = json.dumps([
+    {"dst": "fd98::/64", "protocol": "194", "prefsrc": "fd00::fd", "metric": 1, "flags": [], "pref": "medium",
+     "nexthops": [{"gateway": "fd00::2", "dev": "tk0", "weight": 1, "flags": ["linkdown"]},
+                  {"gateway": "fd00::6", "dev": "tk1", "weight": 1, "flags": ["linkdown"]}]},
+    {"type": "unreachable", "dst": "fd98::/64", "dev": "lo", "protocol": "194", "metric": 4294967295, "flags": [],
+     "pref": "medium"},
+    {"dst": "default", "table": "10101", "protocol": "194", "dev": "tk0", "metric": 1024, "flags": []}])
+
+
+def test_ipv6_routes_keep_their_gateways_and_an_unreachable_route_has_no_device():
+    routes = kernel.parse_routes(ROUTES6, 6)
+    assert routes[(254, "fd98::/64", 1)] == render.Route(
+        254, "fd98::/64", 1, "unicast", (("tk0", 1, "fd00::2"), ("tk1", 1, "fd00::6")), "fd00::fd")
+    assert routes[(254, "fd98::/64", 4294967295)].nexthops == ()
+    assert (10101, "::/0", 1024) in routes
+    # And the command that makes the first one again names each gateway.
+    assert kernel.route_command("replace", routes[(254, "fd98::/64", 1)]).endswith(
+        "nexthop via fd00::2 dev tk0 weight 1 nexthop via fd00::6 dev tk1 weight 1")

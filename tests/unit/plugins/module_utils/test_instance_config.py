@@ -79,3 +79,17 @@ def test_a_tunnels_config_does_not_depend_on_how_many_tunnels_there_are():
     large = host_sides(build_plan([dict(BONDS[0], tunnels=7)], None, {"s": "x", "c": "c"}), "s")[0]
     assert instance_config.render(small, small["tunnels"][0], SETTINGS) == \
         instance_config.render(large, large["tunnels"][0], SETTINGS)
+
+
+def test_a_bond_with_ipv6_inside_gives_each_tunnel_a_mirrored_120():
+    bonds = [dict(BONDS[0], balance="flow", server_networks=["2001:db8:1::/64"])]
+    plan = build_plan(bonds, None, {"s": "server.example", "c": "c"}, "fd00:0:0:ff00::/56")
+    server, client = (host_sides(plan, host)[0] for host in ("s", "c"))
+    assert dict(directives(instance_config.render(server, server["tunnels"][1], SETTINGS)))["ifconfig-ipv6"] == \
+        "fd00:0:0:ff01::201/120 fd00:0:0:ff01::202"
+    assert dict(directives(instance_config.render(client, client["tunnels"][1], SETTINGS)))["ifconfig-ipv6"] == \
+        "fd00:0:0:ff01::202/120 fd00:0:0:ff01::201"
+
+
+def test_a_bond_without_pool6_writes_no_ipv6_line():
+    assert "ifconfig-ipv6" not in instance_config.render(side("s"), side("s")["tunnels"][0], SETTINGS)

@@ -134,7 +134,7 @@ def test_every_problem_is_reported_at_once():
 @pytest.mark.parametrize("case", BAD_CASES, ids=[c["id"] for c in BAD_CASES])
 def test_bad_input_is_rejected_naming_bond_and_field(case):
     with pytest.raises(PlanError) as raised:
-        build_plan(apply_case(case), case.get("pool", POOL), case_hosts(case))
+        build_plan(apply_case(case), case.get("pool", POOL), case_hosts(case), case.get("pool6"))
     assert any(case["error"] in error for error in raised.value.errors), raised.value.errors
 
 
@@ -199,3 +199,14 @@ def test_an_ipv6_address_dialed_gives_an_ipv6_underlay_on_both_sides():
 def test_a_name_is_dialed_over_ipv6_when_the_bond_says_so():
     planned = _underlay(remote="vpn.example.net", underlay_family="ipv6")[0]
     assert (planned["underlay_family"], planned["remote"]) == ("ipv6", "vpn.example.net")
+
+
+def test_only_a_bond_that_carries_ipv6_gets_ipv6_addresses():
+    bonds = fleet()
+    bonds[0].update(balance="flow", client_networks=["192.168.10.0/24", "2001:db8:10::/64"])
+    paris, berlin = build_plan(bonds, POOL, HOSTS, "fd00:0:0:ff00::/56")
+    assert (paris["block6"], paris["server_bundle6"], paris["client_bundle6"]) == (
+        "fd00:0:0:ff01::/64", "fd00:0:0:ff01::fe", "fd00:0:0:ff01::fd")
+    assert paris["tunnel_list"][3]["server_address6"] == "fd00:0:0:ff01::401"
+    # Setting the pool6 rewrites no other bond's tunnels.
+    assert berlin == build_plan(fleet(), POOL, HOSTS)[1]

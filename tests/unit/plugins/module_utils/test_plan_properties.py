@@ -34,13 +34,13 @@ SETTINGS = dict(config_dir="/etc/openvpn/bonded", runtime_dir="/run/bonded-openv
 DIRECTIVES = {"dev", "dev-type", "proto", "port", "tls-server", "remote", "nobind", "tls-client", "ifconfig", "cert",
               "key", "peer-fingerprint", "dh", "tls-crypt", "data-ciphers", "keepalive", "persist-tun",
               "persist-key", "user", "group", "management", "status", "status-version", "sndbuf", "rcvbuf", "verb",
-              "shaper"}
+              "shaper", "ifconfig-ipv6"}
 NFT_STATEMENTS = {"table", "comment", "set", "type", "flags", "elements", "chain", "ip", "oifname", "}"}
 COMMANDS = re.compile(r"(address (add|del)|rule (add|del)|route (replace|del)) [A-Za-z0-9 ./:_-]+", re.ASCII)
 # A refusal names the fleet, the pool, or a bond and (except a bond that is not a mapping) a field.
-REFUSAL = re.compile(r"bonded_openvpn_bonds[ :]|bonded_openvpn_pool: "
+REFUSAL = re.compile(r"bonded_openvpn_bonds[ :]|bonded_openvpn_pool6?: "
                      r"|bond ('[a-z][a-z0-9]*'|#\d+ in bonded_openvpn_bonds): (field '[^']+'|must be a mapping)")
-SEEN = {"accepted": 0, "rejected": 0}
+SEEN = {"accepted": 0, "rejected": 0, "ipv6 routes": 0, "ipv6 underlay": 0}
 
 
 def control_characters(text, allowed="\n"):
@@ -49,20 +49,20 @@ def control_characters(text, allowed="\n"):
 
 
 def underlay(bonds, hosts, host):
-    """Independently of the planner: the IPv4 addresses ``host``'s tunnels travel to."""
+    """Independently of the planner: the addresses ``host``'s tunnels travel to."""
     found = set()
     for bond in bonds:
         if host not in (bond["server"], bond["client"]):
             continue
         for value in (bond.get("remote") or hosts[bond["server"]], hosts[bond["client"]]):
             try:
-                found.add(ipaddress.IPv4Address(value))
+                found.add(ipaddress.ip_address(value))
             except ValueError:
                 pass
     return found
 
 
-def timed_plan(bonds, pool, hosts):
+def timed_plan(bonds, pool, hosts, pool6=None):
     """(plan or PlanError, CPU seconds). CPU time, not wall time: the other jobs on a shared
     CI machine must not fail this. A run over the bound is repeated (up to 3 times, the
     best counts): a slow planner stays slow, a page fault or GC pause does not repeat."""
@@ -70,7 +70,7 @@ def timed_plan(bonds, pool, hosts):
     for _attempt in range(3):
         start = time.process_time()
         try:
-            outcome = build_plan(bonds, pool, hosts)
+            outcome = build_plan(bonds, pool, hosts, pool6)
         except PlanError as error:
             outcome = error
         elapsed = time.process_time() - start
@@ -101,9 +101,10 @@ def check_data_path(side, addresses):
     changes = kernel.plan_changes(want, kernel.Current(), kernel.Scope.bond(spec))
     for command in changes.address_adds + changes.ip_commands:
         assert COMMANDS.fullmatch(command), command
+    SEEN["ipv6 routes"] += any(":" in route.dst for route in want.routes.values())
     for route in want.routes.values():
         if route.table == bspec.MAIN_TABLE:
-            network = ipaddress.IPv4Network(route.dst)
+            network = ipaddress.ip_network(route.dst)
             assert not [a for a in addresses if a in network], (route, addresses)
 
 
@@ -114,8 +115,8 @@ def check_data_path(side, addresses):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(inventories())
 def test_every_inventory_is_refused_naming_bond_and_field_or_renders_clean(inventory):
-    bonds, pool, hosts = inventory
-    plan, seconds = timed_plan(bonds, pool, hosts)
+    bonds, pool, hosts, pool6 = inventory
+    plan, seconds = timed_plan(bonds, pool, hosts, pool6)
     assert seconds < PLAN_SECONDS
     if isinstance(plan, PlanError):
         SEEN["rejected"] += 1
@@ -125,6 +126,7 @@ def test_every_inventory_is_refused_naming_bond_and_field_or_renders_clean(inven
             assert control_characters(message) == [], message
         return
     SEEN["accepted"] += 1
+    SEEN["ipv6 underlay"] += any(bond["underlay_family"] == "ipv6" for bond in plan)
     for host in hosts:
         addresses = underlay(bonds, hosts, host)
         for side in host_sides(plan, host):
@@ -137,7 +139,11 @@ def test_the_generator_reaches_both_outcomes():
     # Runs after the property (same module, file order): a generator that only ever made
     # valid or only invalid inventories would prove nothing.
     total = SEEN["accepted"] + SEEN["rejected"]
-    print("property run: %d inventories, %d accepted, %d rejected" % (total, SEEN["accepted"], SEEN["rejected"]))
+    figures = (total, SEEN["accepted"], SEEN["rejected"], SEEN["ipv6 routes"], SEEN["ipv6 underlay"])
+    print("property run: %d inventories, %d accepted, %d rejected; data paths with IPv6 routes: %d, "
+          "plans with an IPv6 underlay: %d" % figures)
     assert total >= EXAMPLES // 2
     assert SEEN["accepted"] >= total // 10, SEEN
     assert SEEN["rejected"] >= total // 10, SEEN
+    # Both families must be reached, or the property says nothing of IPv6.
+    assert SEEN["ipv6 routes"] >= total // 50 and SEEN["ipv6 underlay"] >= total // 50, SEEN

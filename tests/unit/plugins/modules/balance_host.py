@@ -23,7 +23,8 @@ class FakeKernel(object):
     def __call__(self, argv, data=None):
         self.calls.append(argv)
         if argv[:4] == ["ip", "-N", "-j", "addr"]:
-            info = [{"family": "inet", "local": a, "prefixlen": 32} for a in sorted(self.addresses)]
+            info = [{"family": "inet6", "local": a, "prefixlen": 128} if ":" in a else
+                    {"family": "inet", "local": a, "prefixlen": 32} for a in sorted(self.addresses)]
             return 0, json.dumps([{"ifname": "lo", "addr_info": info}]), ""
         if argv[:4] == ["ip", "-N", "-j", "rule"]:
             return 0, json.dumps([dict({"priority": p, "table": str(t), "protocol": "194"},
@@ -34,8 +35,16 @@ class FakeKernel(object):
                                   for a, (i, dev) in sorted(self.endpoints.items())]), ""
         if argv == ["ip", "mptcp", "limits", "show"]:
             return 0, "add_addr_accepted 0 subflows %d \n" % self.subflow_limit, ""
-        if argv[:4] == ["ip", "-N", "-j", "route"]:
-            return 0, json.dumps(list(self.routes.values())), ""
+        if [a for a in argv if a not in ("-4", "-6")][:4] == ["ip", "-N", "-j", "route"]:
+            # As ip shows them: both families without -4 or -6 ('table all'), and an IPv6
+            # unreachable route on dev lo.
+            shown = [dict(r, dev="lo") if r.get("type") == "unreachable" and ":" in r["dst"] else r
+                     for r in self.routes.values()]
+            # ip prints a host route without its prefix length, and a default route as "default".
+            shown = [dict(r, dst=r["dst"].rsplit("/", 1)[0]) if r["dst"].endswith(("/32", "/128")) else
+                     dict(r, dst="default") if r["dst"] in ("0.0.0.0/0", "::/0") else r for r in shown]
+            return 0, json.dumps([r for r in shown if "-4" not in argv or ":" not in r["dst"]
+                                  if "-6" not in argv or ":" in r["dst"]]), ""
         if argv[:4] == ["ip", "-N", "-j", "link"]:
             return 0, json.dumps([{"ifname": name, "ifindex": 10 + i, "flags": ["UP", "LOWER_UP"]}
                                   for i, name in enumerate(self.interfaces)]), ""
@@ -119,8 +128,18 @@ class FakeKernel(object):
         if "src" in rest:
             route["prefsrc"] = rest[rest.index("src") + 1]
         if "nexthop" in rest:
-            route["nexthops"] = [{"dev": rest[i + 2], "weight": int(rest[i + 4])}
-                                 for i, word in enumerate(rest) if word == "nexthop"]
+            route["nexthops"] = []
+            for i, word in enumerate(rest):
+                if word == "nexthop":
+                    hop = rest[i + 1:i + 7] if rest[i + 1] == "via" else rest[i + 1:i + 5]
+                    route["nexthops"].append(dict(zip(hop[::2], hop[1::2])))
+                    route["nexthops"][-1]["weight"] = int(route["nexthops"][-1]["weight"])
+            for hop in route["nexthops"]:
+                if "via" in hop:
+                    hop["gateway"] = hop.pop("via")
+                elif ":" in dst:
+                    # As the kernel says.
+                    raise ValueError("Device only routes can not be added for IPv6 using the multipath API.")
         elif "dev" in rest:
             route["dev"] = rest[rest.index("dev") + 1]
         self.routes[key] = route

@@ -20,10 +20,12 @@ HOSTS = {"hq1": "198.51.100.1", "paris1": "198.51.100.2"}
 CONFIG_DIR = "/etc/openvpn/bonded"
 
 
-def plan_bond(tunnels, proto="udp", server_address=HOSTS["hq1"]):
+def plan_bond(tunnels, proto="udp", server_address=HOSTS["hq1"], pool6=None):
     bond = {"name": "paris", "id": 1, "server": "hq1", "client": "paris1", "tunnels": tunnels, "port": 1194,
             "proto": proto}
-    return build_plan([bond], "10.255.0.0/16", dict(HOSTS, hq1=server_address))[0]
+    if pool6:
+        bond.update(balance="flow", server_networks=["2001:db8:1::/64"])
+    return build_plan([bond], "10.255.0.0/16", dict(HOSTS, hq1=server_address), pool6)[0]
 
 
 def tunnel_entry(role, tunnel):
@@ -38,6 +40,7 @@ def tunnel_entry(role, tunnel):
             "role": role, "port": tunnel["port"], "remote": HOSTS["hq1"] if role == "client" else None, "local": None,
             "proto": "udp", "proto_directive": "udp", "family": "ipv4", "dev": tunnel["interface"],
             "local_address": tunnel["%s_address" % role], "peer_address": tunnel["%s_address" % other],
+            "local_address6": None, "peer_address6": None,
             "peer_fingerprints": [FINGERPRINTS[other]],
             "data_ciphers": "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305",
             "cert": CONFIG_DIR + "/identity/host.crt", "cert_fingerprint": FINGERPRINTS[role],
@@ -104,8 +107,8 @@ def apply_case(case):
         node, key = _walk(state, path)
         del node[key]
     plan_tunnels = case.get("plan_tunnels", tunnels)
-    plan = plan_bond(plan_tunnels, case.get("plan_proto", "udp"), case.get("plan_server_address", HOSTS["hq1"])) \
-        if plan_tunnels is not None else None
+    plan = plan_bond(plan_tunnels, case.get("plan_proto", "udp"), case.get("plan_server_address", HOSTS["hq1"]),
+                     case.get("plan_pool6")) if plan_tunnels is not None else None
     return state["client"], state["server"], plan
 
 

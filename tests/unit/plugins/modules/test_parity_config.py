@@ -54,7 +54,7 @@ def test_server_config_of_the_layout():
     facts = openvpn_config.instance_facts(LAYOUT_SERVER)
     assert facts == {
         "role": "server", "port": 1194, "remote": None, "local": None, "proto": "udp", "proto_directive": "udp",
-        "family": "ipv4",
+        "family": "ipv4", "local_address6": None, "peer_address6": None,
         "dev": "bo-paris-0", "local_address": "10.255.1.1", "peer_address": "10.255.1.2",
         "peer_fingerprints": ["AB:CD:EF"], "data_ciphers": "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305",
         "tls_crypt": "/etc/openvpn/bonded/bonds/paris/tls-crypt.key",
