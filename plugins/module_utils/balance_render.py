@@ -172,26 +172,23 @@ def _carriers(spec, live, up):
 
 
 def _main_routes(spec, dst, carriers, multipath):
-    if ":" in dst:
-        # The kernel stores an IPv6 route given metric 0 at metric 1024: count from 1.
-        return [route._replace(metric=route.metric + 1) if route.metric != BACKSTOP_METRIC else route
-                for route in _main_routes_of(spec, dst, carriers, multipath, spec["local_bundle6"], True)]
-    return _main_routes_of(spec, dst, carriers, multipath, spec["local_bundle"], False)
-
-
-def _main_routes_of(spec, dst, carriers, multipath, source, ipv6):
     """The main table's routes to one of the peer's destinations, by metric: the spreading
     route (flow mode) or the first live tunnel (packet mode, for unmarked packets and loose
     rp_filter), then every live tunnel alone, then unreachable. A route vanishes with its
     tunnel's interface; the next one then carries the traffic until the watchdog acts,
     and nothing ever falls through to the default route in clear."""
+    ipv6 = ":" in dst
+    source = spec["local_bundle6"] if ipv6 else spec["local_bundle"]
+    # The kernel stores an IPv6 route given metric 0 at metric 1024: IPv6 counts from 1.
+    first = 1 if ipv6 else 0
     routes = []
     if multipath and len(carriers) > 1:
         hops = tuple((tunnel["interface"], tunnel["weight"]) + ((tunnel["peer_address6"],) if ipv6 else ())
                      for tunnel in carriers)
-        routes.append(Route(bspec.MAIN_TABLE, dst, 0, "unicast", hops, source))
+        routes.append(Route(bspec.MAIN_TABLE, dst, first, "unicast", hops, source))
     for tunnel in carriers:
-        routes.append(Route(bspec.MAIN_TABLE, dst, len(routes), "unicast", ((tunnel["interface"], 1),), source))
+        routes.append(Route(bspec.MAIN_TABLE, dst, first + len(routes), "unicast", ((tunnel["interface"], 1),),
+                            source))
     routes.append(Route(bspec.MAIN_TABLE, dst, BACKSTOP_METRIC, "unreachable", (), None))
     return routes
 

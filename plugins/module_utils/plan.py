@@ -215,9 +215,7 @@ def _bond(bond, pool, hosts, pool6=None):
     block = pool.first + (bond["id"] << (32 - BLOCK_PREFIX))
     # IPv6 addresses only for a bond that carries IPv6: setting the pool6 for one bond must
     # not rewrite (and restart) the tunnels of every other.
-    six = any(network.version == 6 for field in rules.NETWORK_FIELDS
-              for network in rules.parse_networks(field, bond.get(field, []))[0])
-    block6 = pool6.first + (bond["id"] << (128 - BLOCK6_PREFIX)) if pool6 is not None and six else None
+    block6 = pool6.first + (bond["id"] << (128 - BLOCK6_PREFIX)) if pool6 is not None and rules.carries_ipv6(bond) else None
     weights = _weights(bond)
     planned = dict(rules.OPTIONAL_FIELDS)
     planned.update(bond)

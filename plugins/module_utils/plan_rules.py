@@ -202,17 +202,25 @@ def parse_networks(field, value):
         elif problem == "host bits":
             errors.append("field '%s': %r has host bits set; did you mean %s?"
                           % (field, item, shapes.Net(first, prefix)))
-        elif prefix < (MIN_NETWORK_PREFIX6 if shapes.Net(first, prefix).version == 6 else MIN_NETWORK_PREFIX):
+        elif prefix < _min_prefix(shapes.Net(first, prefix)):
             errors.append("field '%s': %s is broader than /%d; a bond carries private networks, not the "
                           "default route or its halves: list the networks behind the host"
-                          % (field, shapes.Net(first, prefix),
-                             MIN_NETWORK_PREFIX6 if shapes.Net(first, prefix).version == 6 else MIN_NETWORK_PREFIX))
+                          % (field, shapes.Net(first, prefix), _min_prefix(shapes.Net(first, prefix))))
         elif shapes.Net(first, prefix) in networks:
             errors.append("field '%s': %s is listed twice; list each network once"
                           % (field, shapes.Net(first, prefix)))
         else:
             networks.append(shapes.Net(first, prefix))
     return networks, errors
+
+
+def _min_prefix(network):
+    return MIN_NETWORK_PREFIX6 if network.version == 6 else MIN_NETWORK_PREFIX
+
+
+def carries_ipv6(bond):
+    """Whether the bond lists an IPv6 network (it then gets IPv6 addresses inside)."""
+    return any(network.version == 6 for field in NETWORK_FIELDS for network in parse_networks(field, bond.get(field, []))[0])
 
 
 def check_ipv6_networks(bond, pool6_given):
