@@ -24,7 +24,9 @@ from . import safe_text
 
 # Terse: without set elements, which flowlet mode's dynamic sets change with every flow; a
 # listing with them would never match the snapshot and every check would reload the table.
-LIST_TABLE = ["nft", "-t", "list", "table", "ip"]
+LIST_TABLE = ["nft", "-t", "list", "table"]
+# The families of the bond's tables: ip always, ip6 for IPv6 spread per packet or NAT66.
+NFT_FAMILIES = ("ip", "ip6")
 # The handle of the tbf root qdiscs the watchdog sets ("b0d" for bonded): a tbf with any
 # other handle is someone else's and is never replaced or removed.
 QDISC_HANDLE = "b0d:"
@@ -106,7 +108,8 @@ class Current(object):
         self.addresses = set()
         self.rules = set()
         self.routes = {}
-        self.nft = {}        # name -> {"listing": text, "input": what we applied, or None if it drifted}
+        # (family, name) -> {"listing": text, "input": what we applied, or None if it drifted}
+        self.nft = {}
         self.interfaces = {}  # name -> {"ifindex": int, "up": bool}
 
     def up(self):
@@ -132,16 +135,16 @@ def parse_addresses(text):
     return found
 
 
-def parse_rules(text):
-    """Our policy rules (protocol 194), from ``ip -N -j rule show``: a tunnel's by fwmark,
-    an uplink's by one source address."""
+def parse_rules(text, version=4):
+    """Our policy rules (protocol 194), from ``ip -N -j rule show`` (or ``ip -6 ...`` with
+    ``version`` 6): a tunnel's by fwmark, an uplink's by one source address."""
     found = set()
     for rule in _json(text):
         if str(rule.get("protocol")) != str(bspec.ROUTE_PROTOCOL):
             continue
         if "fwmark" in rule:
-            found.add(render.Rule(int(rule["priority"]), int(rule["fwmark"], 0), int(rule["table"])))
-        elif rule.get("src") not in (None, "all") and rule.get("srclen", 32) == 32:
+            found.add(render.Rule(int(rule["priority"]), int(rule["fwmark"], 0), int(rule["table"]), None, version))
+        elif rule.get("src") not in (None, "all") and rule.get("srclen", 32) == 32 and version == 4:
             found.add(render.Rule(int(rule["priority"]), None, int(rule["table"]), rule["src"]))
     return found
 
@@ -199,9 +202,9 @@ def parse_links(text):
                 for link in _json(text))
 
 
-def parse_nft_tables(text):
-    """Table names of family ip, from ``nft list tables ip``."""
-    return set(line.split()[2] for line in text.splitlines() if line.startswith("table ip "))
+def parse_nft_tables(text, family="ip"):
+    """Table names of ``family``, from ``nft list tables <family>``."""
+    return set(line.split()[2] for line in text.splitlines() if line.startswith("table %s " % family))
 
 
 def parse_qdiscs(text):
@@ -284,13 +287,16 @@ class Kernel(object):
     def read(self, scope):
         current = Current()
         current.addresses = self._parsed(parse_addresses, ["ip", "-N", "-j", "addr", "show", "dev", "lo"])
-        current.rules = set(r for r in self._parsed(parse_rules, ["ip", "-N", "-j", "rule", "show"])
-                            if scope.has_rule(r))
+        six = self.ipv6 and scope.wants_ipv6()
+        rules = self._parsed(parse_rules, ["ip", "-N", "-j", "rule", "show"])
+        if six:
+            rules |= self._parsed(lambda text: parse_rules(text, 6), ["ip", "-6", "-N", "-j", "rule", "show"])
+        current.rules = set(r for r in rules if scope.has_rule(r))
         # -4 and -6 each: 'table all' without a family lists both, and an IPv6 host route
         # then reads as an IPv4 one.
         routes = self._parsed(parse_routes, ["ip", "-4", "-N", "-j", "route", "show", "table", "all", "proto",
                                              str(bspec.ROUTE_PROTOCOL)])
-        if self.ipv6 and scope.wants_ipv6():
+        if six:
             routes.update(self._parsed(lambda text: parse_routes(text, 6), [
                 "ip", "-6", "-N", "-j", "route", "show", "table", "all", "proto", str(bspec.ROUTE_PROTOCOL)]))
         current.routes = dict((key, route) for key, route in routes.items() if scope.has_route(route))
@@ -300,27 +306,32 @@ class Kernel(object):
             current.endpoints = dict((address, endpoint) for address, endpoint in endpoints.items()
                                      if address in scope.endpoints)
             current.mptcp_subflows, current.mptcp_accepted = self._parsed(parse_limits, ["ip", "mptcp", "limits", "show"])
-        for name in sorted(self._parsed(parse_nft_tables, ["nft", "list", "tables", "ip"])):
-            if scope.has_nft_table(name):
-                listing = self._out(LIST_TABLE + [name])
-                snapshot = self._snapshot(name)
-                current.nft[name] = {"listing": listing,
-                                     "input": snapshot["input"] if snapshot.get("listing") == listing else None}
+        for family in NFT_FAMILIES[:2 if six else 1]:
+            names = self._parsed(lambda text: parse_nft_tables(text, family), ["nft", "list", "tables", family])
+            for name in sorted(names):
+                if scope.has_nft_table(name):
+                    listing = self._out(LIST_TABLE + [family, name])
+                    snapshot = self._snapshot((family, name))
+                    current.nft[(family, name)] = {
+                        "listing": listing, "input": snapshot["input"] if snapshot.get("listing") == listing else None}
         return current
 
-    def _snapshot(self, name):
+    def _snapshot_path(self, key):
+        family, name = key
+        return bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir, family)
+
+    def _snapshot(self, key):
         try:
-            with open(bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir)) as handle:
+            with open(self._snapshot_path(key)) as handle:
                 snapshot = json.load(handle)
         except (IOError, OSError, ValueError):
             return {}
         # A snapshot that is not ours (hand-edited, truncated) only means: reload the table.
         return snapshot if isinstance(snapshot, dict) else {}
 
-    def _save_snapshot(self, name, text):
-        listing = self._out(LIST_TABLE + [name])
-        write_atomic(bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir),
-                     json.dumps({"input": text, "listing": listing}))
+    def _save_snapshot(self, key, text):
+        listing = self._out(LIST_TABLE + list(key))
+        write_atomic(self._snapshot_path(key), json.dumps({"input": text, "listing": listing}))
 
     def read_qdiscs(self):
         return self._parsed(parse_qdiscs, ["tc", "-j", "qdisc", "show"])
@@ -338,17 +349,20 @@ class Kernel(object):
             self._out(["ip", "-force", "-batch", "-"], "".join(line + "\n" for line in changes.address_adds))
         if changes.nft_script:
             self._out(["nft", "-f", "-"], changes.nft_script)
-            for name, text in sorted(changes.nft_replaced.items()):
-                self._save_snapshot(name, text)
-            for name in changes.nft_deleted:
-                remove_file(bspec.snapshot_path(bspec.bond_of_nft_table(name), self.run_dir))
+            for key, text in sorted(changes.nft_replaced.items()):
+                self._save_snapshot(key, text)
+            for key in changes.nft_deleted:
+                remove_file(self._snapshot_path(key))
         if changes.ip_commands:
             self._out(["ip", "-force", "-batch", "-"], "".join(line + "\n" for line in changes.ip_commands))
+        # A rule without an address is IPv4 unless ip is told otherwise, for a whole batch.
+        if changes.ip6_commands:
+            self._out(["ip", "-6", "-force", "-batch", "-"], "".join(line + "\n" for line in changes.ip6_commands))
 
 
 class Changes(object):
     def __init__(self):
-        self.address_adds, self.ip_commands, self.summary = [], [], []
+        self.address_adds, self.ip_commands, self.ip6_commands, self.summary = [], [], [], []
         self.nft_replaced, self.nft_deleted, self.nft_script = {}, [], ""
 
     def __bool__(self):
@@ -379,14 +393,25 @@ def route_command(verb, route):
 
 
 def rule_command(verb, rule):
+    """The rule's line in an ``ip -batch`` (an IPv6 rule's in an ``ip -6 -batch``)."""
     match = "fwmark %d" % rule.mark if rule.mark is not None else "from %s" % rule.src
     return "rule %s priority %d %s table %d protocol %d" % (verb, rule.priority, match, rule.table, bspec.ROUTE_PROTOCOL)
+
+
+def rule_text(verb, rule):
+    """The rule as a person would type it: IPv6 rules say so."""
+    return ("-6 " if rule.version == 6 else "") + rule_command(verb, rule)
 
 
 def _rule_order(rule):
     # A fwmark rule and a source rule never share a priority of ours, but a hand-made one
     # might: never compare None with a number.
-    return rule.priority, str(rule)
+    return rule.version, rule.priority, str(rule)
+
+
+def _add_rule_change(changes, verb, rule):
+    (changes.ip6_commands if rule.version == 6 else changes.ip_commands).append(rule_command(verb, rule))
+    changes.summary.append(rule_text(verb, rule))
 
 
 def plan_changes(want, current, scope):
@@ -396,19 +421,18 @@ def plan_changes(want, current, scope):
         changes.address_adds.append("address add %s dev lo" % host_prefix(address))
         changes.summary.append("add address %s on lo" % host_prefix(address))
     nft = []
-    for name, text in sorted(want.nft.items()):
-        if current.nft.get(name, {}).get("input") != text:
-            nft += ["table ip %s" % name, "delete table ip %s" % name, text]
-            changes.nft_replaced[name] = text
-            changes.summary.append("load nftables table ip %s" % name)
-    for name in sorted(set(current.nft) - set(want.nft)):
-        nft.append("delete table ip %s" % name)
-        changes.nft_deleted.append(name)
-        changes.summary.append("delete nftables table ip %s" % name)
+    for key, text in sorted(want.nft.items()):
+        if current.nft.get(key, {}).get("input") != text:
+            nft += ["table %s %s" % key, "delete table %s %s" % key, text]
+            changes.nft_replaced[key] = text
+            changes.summary.append("load nftables table %s %s" % key)
+    for key in sorted(set(current.nft) - set(want.nft)):
+        nft.append("delete table %s %s" % key)
+        changes.nft_deleted.append(key)
+        changes.summary.append("delete nftables table %s %s" % key)
     changes.nft_script = "\n".join(nft) + "\n" if nft else ""
     for rule in sorted(want.rules - current.rules, key=_rule_order):
-        changes.ip_commands.append(rule_command("add", rule))
-        changes.summary.append(rule_command("add", rule))
+        _add_rule_change(changes, "add", rule)
     for key, route in sorted(want.routes.items()):
         if current.routes.get(key) != route:
             changes.ip_commands.append(route_command("replace", route))
@@ -417,8 +441,7 @@ def plan_changes(want, current, scope):
         changes.ip_commands.append(route_command("del", current.routes[key]))
         changes.summary.append(route_command("del", current.routes[key]))
     for rule in sorted(current.rules - want.rules, key=_rule_order):
-        changes.ip_commands.append(rule_command("del", rule))
-        changes.summary.append(rule_command("del", rule))
+        _add_rule_change(changes, "del", rule)
     _plan_mptcp(changes, want, current)
     for address in sorted((scope.addresses & current.addresses) - want.addresses):
         changes.ip_commands.append("address del %s dev lo" % host_prefix(address))
@@ -454,7 +477,7 @@ def describe(addresses, rules, routes, nft, endpoints=None):
     """A stable text form of managed objects, for diffs (``endpoints``: address -> interface)."""
     lines = ["address %s dev lo" % host_prefix(address) for address in sorted(addresses)]
     lines += ["mptcp endpoint %s dev %s subflow" % item for item in sorted((endpoints or {}).items())]
-    lines += [rule_command("add", rule).replace("rule add", "rule", 1) for rule in sorted(rules, key=_rule_order)]
+    lines += [rule_text("add", rule).replace("rule add", "rule", 1) for rule in sorted(rules, key=_rule_order)]
     lines += [route_command("replace", route).replace("route replace", "route", 1) for _key, route in sorted(routes.items())]
     for name, text in sorted(nft.items()):
         lines += text.rstrip("\n").splitlines()
@@ -463,8 +486,8 @@ def describe(addresses, rules, routes, nft, endpoints=None):
 
 def describe_current(current, scope, want):
     """``current`` as ``describe`` shows it; only addresses the scope or ``want`` knows."""
-    nft = dict((name, entry["input"] or "# table ip %s differs from what was loaded:\n%s" % (name, entry["listing"]))
-               for name, entry in current.nft.items())
+    nft = dict((key, entry["input"] or "# table %s %s differs from what was loaded:\n%s" % (key + (entry["listing"],)))
+               for key, entry in current.nft.items())
     endpoints = dict((address, endpoint["dev"]) for address, endpoint in current.endpoints.items())
     return describe(current.addresses & (scope.addresses | want.addresses), current.rules, current.routes, nft,
                     endpoints)

@@ -30,8 +30,9 @@ MAX_MAP_ENTRIES = 256
 BOND_NAME = re.compile(r"[a-z][a-z0-9]*", re.ASCII)
 WHERE = "the data path (nftables, ip)"
 # A tunnel's rule matches its fwmark (src None); an uplink's matches its source address (mark None).
-Rule = namedtuple("Rule", "priority mark table src")
-Rule.__new__.__defaults__ = (None,)
+# version: the family the rule is in (4, or 6 for the fwmark rules of IPv6 spread per packet).
+Rule = namedtuple("Rule", "priority mark table src version")
+Rule.__new__.__defaults__ = (None, 4)
 UPLINK_NAME = re.compile(r"[a-z][a-z0-9]{0,14}", re.ASCII)
 # A tunnel's egress shaper: rate in bytes/s (what the kernel keeps of "rate <bits>bit"),
 # burst in bytes, latency in microseconds.
@@ -58,7 +59,7 @@ class Desired(object):
         self.addresses = set()      # bundle addresses, each a /32 on lo
         self.rules = set()          # Rule
         self.routes = {}            # (table, dst, metric) -> Route
-        self.nft = {}               # nft table name -> nft input text
+        self.nft = {}               # (nft family "ip" or "ip6", table name) -> nft input text
         self.endpoints = {}         # MPTCP subflow endpoints: transfer address -> its tunnel interface
         self.mptcp_subflows = 0     # the least the host's MPTCP subflow limit must be
 
@@ -90,11 +91,11 @@ def check_spec(spec):
             safe.shaped("peer_networks", network, safe.IPV6_NETWORK, "an IPv6 network x:x::/len", WHERE)
         else:
             safe.shaped("peer_networks", network, safe.IPV4_NETWORK, "an IPv4 network a.b.c.d/len", WHERE)
-    if bspec.networks_of(spec["peer_networks"], 6) and (spec["balance"] != "flow" or not spec.get("local_bundle6")):
-        # The planner refuses both; a hand-written spec must not get an IPv6 network into
-        # an ip-family nftables set, or routes with no IPv6 source.
-        raise safe.UnsafeValue("refusing IPv6 peer_networks in %s: they need balance flow and IPv6 bundle "
-                               "addresses (bonded_openvpn_pool6)" % WHERE)
+    if (bspec.networks_of(spec["peer_networks"], 6) or spec.get("snat6")) and not spec.get("local_bundle6"):
+        # The planner refuses both; a hand-written spec must not get routes with no IPv6
+        # source, or NAT66 to no address.
+        raise safe.UnsafeValue("refusing IPv6 peer_networks or snat6 in %s: they need IPv6 bundle addresses "
+                               "(bonded_openvpn_pool6)" % WHERE)
     for tunnel in spec["tunnels"]:
         safe.shaped("interface", tunnel["interface"], safe.NAME, "an interface name", WHERE)
         safe.shaped("local_address", tunnel["local_address"], safe.IPV4, "an IPv4 address", WHERE)
@@ -197,62 +198,83 @@ def _nft_set(items):
     return "{ %s }" % ", ".join(items)
 
 
-# A flowlet's key: the 5-tuple (th sport/dport read the first 4 bytes of any transport
-# header, so ICMP and others are keyed too).
-FLOWLET_KEY = "ip saddr . ip daddr . meta l4proto . th sport . th dport"
-FLOWLET_TYPE = "ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service"
+# What differs between the bond's two nftables tables: the address match and its type.
+Family = namedtuple("Family", "table match addr_type version")
+IPV4_NFT, IPV6_NFT = Family("ip", "ip", "ipv4_addr", 4), Family("ip6", "ip6", "ipv6_addr", 6)
+
+
+def flowlet_key(family):
+    """A flowlet's key: the 5-tuple (th sport/dport read the first 4 bytes of any transport
+    header, so ICMP and others are keyed too)."""
+    return "{0} saddr . {0} daddr . meta l4proto . th sport . th dport".format(family.match)
+
+
+def flowlet_type(family):
+    return "{0} . {0} . inet_proto . inet_service . inet_service".format(family.addr_type)
+
+
 # Bounds the state of a bond with many short flows; a flow not in a full set is placed
 # per packet by numgen, as in packet mode.
 FLOWLET_SET_SIZE = 65535
 
 
-def _flowlet_chain(spec, live, mapping, entries):
+def _flowlet_chain(spec, live, mapping, entries, family):
     """Flowlet mode: a flow stays on the tunnel whose set holds it while its packets keep
     coming (``update`` refreshes the entry's timeout, the gap); a packet of no flowlet is
     placed by ``numgen`` over the weighted map and starts one in its tunnel's set. Only
     tunnels in rotation have rules, so when one leaves, its flows fall to numgen, and a
     reload (the watchdog's, on every change of the live set) starts every set empty."""
-    lines = ["\tchain steer {", "\t\tip daddr != @peer return"]
+    key = flowlet_key(family)
+    lines = ["\tchain steer {", "\t\t%s daddr != @peer return" % family.match]
     for tunnel in _live_tunnels(spec, live):
         lines.append("\t\t%s @flowlet_%d meta mark set %d update @flowlet_%d { %s } return"
-                     % (FLOWLET_KEY, tunnel["index"], tunnel["mark"], tunnel["index"], FLOWLET_KEY))
+                     % (key, tunnel["index"], tunnel["mark"], tunnel["index"], key))
     lines.append("\t\tmeta mark set numgen inc mod %d map %s" % (entries, mapping))
     for tunnel in _live_tunnels(spec, live):
-        lines.append("\t\tmeta mark %d add @flowlet_%d { %s }" % (tunnel["mark"], tunnel["index"], FLOWLET_KEY))
+        lines.append("\t\tmeta mark %d add @flowlet_%d { %s }" % (tunnel["mark"], tunnel["index"], key))
     lines.append("\t}")
     return lines
 
 
-def render_nft(spec, live):
-    """The bond's whole nftables table. Packet mode marks the peer's traffic per packet
-    (numgen over the live tunnels, weights repeated), flowlet mode per flowlet (see
-    _flowlet_chain); SNAT rewrites the client's sources to its bundle address, one
-    address whatever the tunnel, so conntrack stays right."""
-    check_spec(spec)
-    lines = ["table ip %s {" % bspec.nft_table(spec["bond"]),
-             '\tcomment "bonded.openvpn bond %s, %s side, balance %s"' % (spec["bond"], spec["role"], spec["balance"])]
-    if spec["balance"] in ("packet", "flowlet"):
-        marks = dict((tunnel["index"], tunnel["mark"]) for tunnel in spec["tunnels"])
-        slots = spread_slots([(t["index"], t["weight"]) for t in _live_tunnels(spec, live)])
-        mapping = _nft_set("%d : %d" % (slot, marks[index]) for slot, index in enumerate(slots))
-        lines += ["\tset peer {", "\t\ttype ipv4_addr", "\t\tflags interval",
-                  "\t\telements = %s" % _nft_set(bspec.destinations(spec, 4)), "\t}"]
-        if spec["balance"] == "packet":
-            rule = "ip daddr @peer meta mark set numgen inc mod %d map %s" % (len(slots), mapping)
-        else:
-            for tunnel in spec["tunnels"]:
-                lines += ["\tset flowlet_%d {" % tunnel["index"], "\t\ttype %s" % FLOWLET_TYPE,
-                          "\t\tsize %d" % FLOWLET_SET_SIZE, "\t\tflags dynamic,timeout",
-                          "\t\ttimeout %dms" % spec["flowlet_gap"], "\t}"]
-            lines += _flowlet_chain(spec, live, mapping, len(slots))
-            rule = "jump steer"
-        rules = ["\t\t" + line for line in _subflows_unmarked(spec)] + ["\t\t" + rule]
-        lines += (
-            # Forwarded traffic is marked before routing; locally sent traffic needs a
-            # route-type chain, or the new mark does not re-route the packet.
-            ["\tchain prerouting {", "\t\ttype filter hook prerouting priority mangle; policy accept;"] + rules
+def _spreading(spec, live, family, unmarked=()):
+    """The sets and chains that mark the peer's traffic of ``family`` per packet (numgen
+    over the live tunnels, weights repeated) or per flowlet (see _flowlet_chain); packets
+    that match a rule of ``unmarked`` first are left to the main table."""
+    marks = dict((tunnel["index"], tunnel["mark"]) for tunnel in spec["tunnels"])
+    slots = spread_slots([(t["index"], t["weight"]) for t in _live_tunnels(spec, live)])
+    mapping = _nft_set("%d : %d" % (slot, marks[index]) for slot, index in enumerate(slots))
+    lines = ["\tset peer {", "\t\ttype %s" % family.addr_type, "\t\tflags interval",
+             "\t\telements = %s" % _nft_set(bspec.destinations(spec, family.version)), "\t}"]
+    if spec["balance"] == "packet":
+        rule = "%s daddr @peer meta mark set numgen inc mod %d map %s" % (family.match, len(slots), mapping)
+    else:
+        for tunnel in spec["tunnels"]:
+            lines += ["\tset flowlet_%d {" % tunnel["index"], "\t\ttype %s" % flowlet_type(family),
+                      "\t\tsize %d" % FLOWLET_SET_SIZE, "\t\tflags dynamic,timeout",
+                      "\t\ttimeout %dms" % spec["flowlet_gap"], "\t}"]
+        lines += _flowlet_chain(spec, live, mapping, len(slots), family)
+        rule = "jump steer"
+    rules = ["\t\t" + line for line in unmarked] + ["\t\t" + rule]
+    # Forwarded traffic is marked before routing; locally sent traffic needs a route-type
+    # chain, or the new mark does not re-route the packet.
+    return (lines + ["\tchain prerouting {", "\t\ttype filter hook prerouting priority mangle; policy accept;"] + rules
             + ["\t}", "\tchain output {", "\t\ttype route hook output priority mangle; policy accept;"] + rules
             + ["\t}"])
+
+
+def _header(spec, family):
+    return ["table %s %s {" % (family.table, bspec.nft_table(spec["bond"])),
+            '\tcomment "bonded.openvpn bond %s, %s side, balance %s"' % (spec["bond"], spec["role"], spec["balance"])]
+
+
+def render_nft(spec, live):
+    """The bond's nftables table for IPv4. Packet and flowlet modes mark the peer's traffic
+    (see _spreading); SNAT rewrites the client's sources to its bundle address, one
+    address whatever the tunnel, so conntrack stays right."""
+    check_spec(spec)
+    lines = _header(spec, IPV4_NFT)
+    if spec["balance"] in ("packet", "flowlet"):
+        lines += _spreading(spec, live, IPV4_NFT, _subflows_unmarked(spec))
     if spec.get("mptcp"):
         lines += _relay_chains(spec)
     if spec["snat"]:
@@ -260,6 +282,28 @@ def render_nft(spec, live):
         lines += ["\tchain postrouting {", "\t\ttype nat hook postrouting priority srcnat; policy accept;",
                   '\t\toifname "bo-%s-*" ip saddr != %s snat ip to %s'
                   % (spec["bond"], _nft_set(own), spec["local_bundle"]), "\t}"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_nft6(spec, live):
+    """The bond's ``ip6`` table, or None when it needs none: the spreading of its IPv6
+    traffic (packet and flowlet modes), and NAT66 when the operator asked for it
+    (``snat6``): what goes to the peer's IPv6 destinations leaves from the IPv6 bundle
+    address. The tunnels' own transfer addresses are never the peer's destinations, so
+    what the host sends to them keeps its source."""
+    check_spec(spec)
+    spreads = bspec.spreads_ipv6(spec)
+    if not (spreads or spec.get("snat6")):
+        return None
+    lines = _header(spec, IPV6_NFT)
+    if spreads:
+        lines += _spreading(spec, live, IPV6_NFT)
+    if spec.get("snat6"):
+        lines += ["\tchain postrouting {", "\t\ttype nat hook postrouting priority srcnat; policy accept;",
+                  '\t\toifname "bo-%s-*" ip6 saddr != %s ip6 daddr %s snat to %s'
+                  % (spec["bond"], spec["local_bundle6"], _nft_set(bspec.destinations(spec, 6)),
+                     spec["local_bundle6"]), "\t}"]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -322,15 +366,15 @@ def desired(spec, live, up):
     want.addresses.add(spec["local_bundle"])
     if spec.get("local_bundle6"):
         want.addresses.add(spec["local_bundle6"])
-    want.nft[bspec.nft_table(spec["bond"])] = render_nft(spec, live)
+    name = bspec.nft_table(spec["bond"])
+    want.nft[(IPV4_NFT.table, name)] = render_nft(spec, live)
+    table6 = render_nft6(spec, live)
+    if table6:
+        want.nft[(IPV6_NFT.table, name)] = table6
     carriers = _carriers(spec, live, up)
     if spec["balance"] in ("packet", "flowlet"):
         for tunnel in spec["tunnels"]:
-            want.rules.add(Rule(tunnel["rule_priority"], tunnel["mark"], tunnel["table"]))
-            if tunnel["interface"] in up:
-                route = Route(tunnel["table"], "0.0.0.0/0", 0, "unicast", ((tunnel["interface"], 1),),
-                              spec["local_bundle"])
-                want.routes[route[:3]] = route
+            _mark_routing(spec, tunnel, up, want)
     for dst in bspec.destinations(spec):
         for route in _main_routes(spec, dst, carriers, spec["balance"] == "flow"):
             want.routes[route[:3]] = route
@@ -345,6 +389,25 @@ def desired(spec, live, up):
             want.routes[route[:3]] = route
         want.rules.add(Rule(uplink["rule_priority"], None, uplink["table"], uplink["address"]))
     return want
+
+
+def _mark_routing(spec, tunnel, up, want):
+    """A tunnel's fwmark rule and table: what numgen marked for it leaves by it (while its
+    interface is up; else the lookup falls through to the main table's fallbacks). IPv6
+    has its own rule (rules are per family) and route, counted from metric 1 as in the
+    main table."""
+    want.rules.add(Rule(tunnel["rule_priority"], tunnel["mark"], tunnel["table"]))
+    routes = []
+    if tunnel["interface"] in up:
+        routes.append(Route(tunnel["table"], "0.0.0.0/0", 0, "unicast", ((tunnel["interface"], 1),),
+                            spec["local_bundle"]))
+    if bspec.spreads_ipv6(spec):
+        want.rules.add(Rule(tunnel["rule_priority"], tunnel["mark"], tunnel["table"], None, 6))
+        if tunnel["interface"] in up:
+            routes.append(Route(tunnel["table"], "::/0", 1, "unicast", ((tunnel["interface"], 1),),
+                                spec["local_bundle6"]))
+    for route in routes:
+        want.routes[route[:3]] = route
 
 
 def _uplink_routes(uplink, up):

@@ -142,6 +142,8 @@ def from_side(side, probe=None, metrics_dir=METRICS_DIR, instance_run_dir=INSTAN
         # multipath nexthops that name only a device.
         for tunnel, planned in zip(spec["tunnels"], side["tunnels"]):
             tunnel["peer_address6"] = planned["peer_address6"]
+        if side.get("snat6"):
+            spec["snat6"] = True
     spec["metrics_dir"] = metrics_dir
     if side["role"] == "client":
         # The client's watchdog makes a dead tunnel's OpenVPN reconnect at once over it.
@@ -203,8 +205,9 @@ def live_path(bond, run_dir=RUN_DIR):
     return os.path.join(run_dir, "%s.live" % bond)
 
 
-def snapshot_path(bond, run_dir=RUN_DIR):
-    return os.path.join(run_dir, "%s.nft.json" % bond)
+def snapshot_path(bond, run_dir=RUN_DIR, family="ip"):
+    """Where the input and listing of the bond's table of ``family`` (ip or ip6) are kept."""
+    return os.path.join(run_dir, "%s.nft%s.json" % (bond, "6" if family == "ip6" else ""))
 
 
 def load(bond, config_dir=CONFIG_DIR):
@@ -219,6 +222,12 @@ def nft_table(bond):
 
 def bond_of_nft_table(name):
     return name[len(NFT_TABLE_PREFIX):] if name.startswith(NFT_TABLE_PREFIX) else None
+
+
+def spreads_ipv6(spec):
+    """Whether the bond marks IPv6 packets for its tunnels (an nftables ``ip6`` table and
+    ``ip -6`` fwmark rules): IPv6 destinations, spread per packet or per flowlet."""
+    return bool(destinations(spec, 6)) and spec["balance"] in ("packet", "flowlet")
 
 
 def networks_of(networks, version):

@@ -276,6 +276,7 @@ def _side(bond, role):
         "local_networks": bond["%s_networks" % local],
         "peer_networks": bond["%s_networks" % peer],
         "snat": bond["snat"] and role == "client",
+        "snat6": bond["snat6"] and role == "client",
         "shaper": bond["shaper"],
         "egress_rate": bond["egress_rate"],
         "flowlet_gap": bond["flowlet_gap"],

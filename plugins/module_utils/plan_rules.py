@@ -54,6 +54,7 @@ OPTIONAL_FIELDS = {
     "uplinks": None,
     "mptcp": False,
     "underlay_family": None,
+    "snat6": False,
 }
 KNOWN_FIELDS = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
 NETWORK_FIELDS = ("server_networks", "client_networks")
@@ -224,19 +225,24 @@ def carries_ipv6(bond):
 
 
 def check_ipv6_networks(bond, pool6_given):
-    """An IPv6 network needs the bond's IPv6 addresses (from bonded_openvpn_pool6), and is
-    routed per flow: the per-packet and flowlet spreading are IPv4 (nftables ``ip``) for now."""
+    """An IPv6 network needs the bond's IPv6 addresses (from bonded_openvpn_pool6); NAT66
+    (``snat6``) needs an IPv6 network on the server's side to rewrite the client's
+    traffic to."""
     errors = []
+    six = dict((field, [network for network in parse_networks(field, bond.get(field, []))[0] if network.version == 6])
+               for field in NETWORK_FIELDS)
     for field in NETWORK_FIELDS:
-        six = [network for network in parse_networks(field, bond.get(field, []))[0] if network.version == 6]
-        if six and not pool6_given:
+        if six[field] and not pool6_given:
             errors.append("field '%s': %s is an IPv6 network, which needs the bond's IPv6 bundle and transfer "
                           "addresses: set bonded_openvpn_pool6 (an IPv6 /56 or larger, e.g. fd00:0:0:ff00::/56)"
-                          % (field, six[0]))
-        if six and bond.get("balance", "packet") != "flow":
-            errors.append("field '%s': %s is an IPv6 network, and IPv6 is spread per flow only (a multipath "
-                          "route): set balance: flow, or carry the IPv6 networks in a bond of their own"
-                          % (field, six[0]))
+                          % (field, six[field][0]))
+    snat6 = bond.get("snat6", False)
+    if not isinstance(snat6, bool):
+        errors.append("field 'snat6': must be true or false, got %r" % (snat6,))
+    elif snat6 and not six["server_networks"]:
+        errors.append("field 'snat6': NAT66 rewrites the client's IPv6 sources on their way to the server's IPv6 "
+                      "networks, and server_networks lists none; add the IPv6 networks behind the server, or set "
+                      "snat6: false")
     return errors
 
 

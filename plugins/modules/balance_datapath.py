@@ -20,14 +20,21 @@ description:
     its tunnel until it pauses for C(flowlet_gap) ms, one dynamic nftables set per tunnel);
     C(balance=flow) uses one multipath route with a weighted nexthop per tunnel. Either way the main table routes the peer's addresses into a live
     tunnel, so unmarked packets and loose C(rp_filter) find their way.
+  - A bond with IPv6 inside (C(local_bundle6)) gets the same for its IPv6 destinations. Per
+    packet and per flowlet, that is a second nftables table, C(ip6 bonded_openvpn_<bond>)
+    (same map, same marks), an IPv6 fwmark rule per tunnel and an IPv6 default route in
+    each tunnel's table. Per flow, it is a multipath route whose nexthops name the tunnels'
+    far IPv6 transfer addresses.
   - With C(snat) (client side), sources behind the host leave every tunnel as the bundle
     address, so conntrack's one NAT mapping per flow is right whatever tunnel a packet takes.
+    C(snat6) does the same for IPv6 (NAT66, to the IPv6 bundle address, in the C(ip6) table).
   - Writes one spec per bond (C(<config_dir>/<bond>.conf)) and installs the watchdog's code
     (the module's own C(balance_*) module_utils) under O(lib_dir); the watchdog rebuilds the
     whole data path from the spec at boot and keeps dead tunnels out of it.
   - Removes everything of bonds that no longer name this host, and of tunnels beyond a
     lowered N. The cost does not grow with the number of tunnels or bonds - three kernel
-    calls apply all changes (one atomic C(nft -f) among them).
+    calls apply all changes (one atomic C(nft -f) among them), and a fourth, an
+    C(ip -6 -batch), when IPv6 fwmark rules change.
   - On a client whose bond has C(uplinks), gives each uplink a routing table (its route out of
     its interface, C(unreachable) behind it) and an C(ip rule from <address>), so the uplink's
     OpenVPN instances leave by it whatever the main table says; tunnels that connected before
@@ -543,7 +550,8 @@ def converge(module):
             files.delete(bspec.spec_path(bond, params["config_dir"]))
             write_relay(files, {}, balance_relay.paths(bond, params["config_dir"]))
             files.delete(bspec.live_path(bond, params["run_dir"]))
-            files.delete(bspec.snapshot_path(bond, params["run_dir"]))
+            for family in kernel.NFT_FAMILIES:
+                files.delete(bspec.snapshot_path(bond, params["run_dir"], family))
             files.delete(balance_metrics.json_path(bond, params["run_dir"]))
             if (deployed.get(bond) or {}).get("metrics_dir"):
                 files.delete(balance_metrics.path(bond, deployed[bond]["metrics_dir"]))

@@ -105,12 +105,13 @@ def plausible(field):
         "server_networks": st.lists(cidrs(), max_size=3),
         "client_networks": st.lists(cidrs(), max_size=3),
         "snat": st.booleans(),
+        "snat6": st.one_of(st.booleans(), st.just("yes")),
         "shaper": st.one_of(st.none(), st.integers(0, 10 ** 9)),
     }[field]
 
 
 FIELDS = ["name", "id", "server", "client", "tunnels", "port", "remote", "proto", "balance", "weights",
-          "server_networks", "client_networks", "snat", "shaper"]
+          "server_networks", "client_networks", "snat", "snat6", "shaper"]
 
 
 @st.composite
@@ -142,8 +143,9 @@ def valid_fleet(draw):
         if draw(st.integers(0, 5)) == 0:
             bond["shaper"] = draw(st.integers(100, 100000000))
         if draw(st.integers(0, 3)) == 0:
-            bond["balance"] = "flow"
             bond.setdefault("server_networks", []).append("2001:db8:16:%x::/64" % server)
+            if draw(st.booleans()):
+                bond["snat6"] = True
         bonds.append(bond)
     return bonds, hosts
 

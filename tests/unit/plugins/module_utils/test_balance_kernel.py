@@ -93,7 +93,7 @@ def test_a_table_route_that_vanished_with_its_interface_is_added_back():
 def test_a_drifted_nft_table_is_replaced_atomically_in_one_transaction():
     want = render.desired(spec(), None, ALL_UP)
     current = in_sync(want)
-    current.nft["bonded_openvpn_paris"]["input"] = None
+    current.nft[("ip", "bonded_openvpn_paris")]["input"] = None
     script = kernel.plan_changes(want, current, kernel.Scope.bond(spec())).nft_script
     assert script.startswith("table ip bonded_openvpn_paris\ndelete table ip bonded_openvpn_paris\ntable ip bonded_openvpn_paris {")
 
@@ -116,7 +116,7 @@ def test_a_bond_scope_leaves_other_bonds_alone():
     scope = kernel.Scope.bond(spec())
     current.rules = set(r for r in current.rules if scope.has_rule(r))
     current.routes = dict((k, r) for k, r in current.routes.items() if scope.has_route(r))
-    current.nft = dict((k, v) for k, v in current.nft.items() if scope.has_nft_table(k))
+    current.nft = dict((k, v) for k, v in current.nft.items() if scope.has_nft_table(k[1]))
     assert not kernel.plan_changes(render.desired(spec(), None, ALL_UP), current, scope)
 
 
@@ -168,9 +168,9 @@ def test_an_nft_table_matches_its_snapshot_only_while_its_listing_is_unchanged(t
     changes = kernel.plan_changes(render.desired(spec(), None, ALL_UP), kernel.Current(), kernel.Scope.bond(spec()))
     krn.apply(changes)
     current = krn.read(kernel.Scope.bond(spec()))
-    assert current.nft["bonded_openvpn_paris"]["input"] == changes.nft_replaced["bonded_openvpn_paris"]
+    assert current.nft[("ip", "bonded_openvpn_paris")]["input"] == changes.nft_replaced[("ip", "bonded_openvpn_paris")]
     host.listing = "table ip bonded_openvpn_paris { chain x {} }\n"
-    assert krn.read(kernel.Scope.bond(spec())).nft["bonded_openvpn_paris"]["input"] is None
+    assert krn.read(kernel.Scope.bond(spec())).nft[("ip", "bonded_openvpn_paris")]["input"] is None
 
 
 def test_applying_runs_one_nft_transaction_and_two_ip_batches(tmp_path):

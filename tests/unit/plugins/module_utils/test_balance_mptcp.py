@@ -61,7 +61,7 @@ def test_a_bond_without_mptcp_has_no_endpoint_rule_or_relay_chain():
     want = render.desired(spec(), None, ALL_UP)
     assert not want.endpoints and not want.mptcp_subflows
     assert all(rule.src is None for rule in want.rules)
-    assert "relay" not in want.nft["bonded_openvpn_paris"] and "1080" not in want.nft["bonded_openvpn_paris"]
+    assert "relay" not in want.nft[("ip", "bonded_openvpn_paris")] and "1080" not in want.nft[("ip", "bonded_openvpn_paris")]
 
 
 @pytest.mark.parametrize("balance", ["packet", "flowlet"])

@@ -131,7 +131,7 @@ def test_merge_unites_what_several_bonds_want():
     other = spec(bond="berlin", id=2, local_bundle="10.255.2.253", peer_bundle="10.255.2.254", peer_networks=[])
     want = render.desired(spec(), None, ALL_UP).merge(render.desired(other, None, set()))
     assert want.addresses == {"10.255.1.253", "10.255.2.253"}
-    assert set(want.nft) == {"bonded_openvpn_paris", "bonded_openvpn_berlin"}
+    assert set(want.nft) == {("ip", "bonded_openvpn_paris"), ("ip", "bonded_openvpn_berlin")}
 
 
 def test_flowlet_mode_keeps_a_flow_on_its_tunnel_until_it_pauses_and_places_new_ones_by_weight():
@@ -141,7 +141,7 @@ def test_flowlet_mode_keeps_a_flow_on_its_tunnel_until_it_pauses_and_places_new_
         # Every tunnel has its set (a tunnel back in rotation finds it), with the gap as timeout.
         assert "\tset flowlet_%d {" % k in text
     assert text.count("timeout 20ms") == 4
-    key = render.FLOWLET_KEY
+    key = render.flowlet_key(render.IPV4_NFT)
     assert "%s @flowlet_0 meta mark set 10100 update @flowlet_0 { %s } return" % (key, key) in text
     # Only tunnels in rotation keep their flows: tunnel 2's fall to numgen.
     assert "@flowlet_2 meta mark" not in text and "add @flowlet_2" not in text

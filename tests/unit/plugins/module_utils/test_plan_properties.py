@@ -35,12 +35,12 @@ DIRECTIVES = {"dev", "dev-type", "proto", "port", "tls-server", "remote", "nobin
               "key", "peer-fingerprint", "dh", "tls-crypt", "data-ciphers", "keepalive", "persist-tun",
               "persist-key", "user", "group", "management", "status", "status-version", "sndbuf", "rcvbuf", "verb",
               "shaper", "ifconfig-ipv6"}
-NFT_STATEMENTS = {"table", "comment", "set", "type", "flags", "elements", "chain", "ip", "oifname", "}"}
+NFT_STATEMENTS = {"table", "comment", "set", "type", "flags", "elements", "chain", "ip", "ip6", "oifname", "}"}
 COMMANDS = re.compile(r"(address (add|del)|rule (add|del)|route (replace|del)) [A-Za-z0-9 ./:_-]+", re.ASCII)
 # A refusal names the fleet, the pool, or a bond and (except a bond that is not a mapping) a field.
 REFUSAL = re.compile(r"bonded_openvpn_bonds[ :]|bonded_openvpn_pool6?: "
                      r"|bond ('[a-z][a-z0-9]*'|#\d+ in bonded_openvpn_bonds): (field '[^']+'|must be a mapping)")
-SEEN = {"accepted": 0, "rejected": 0, "ipv6 routes": 0, "ipv6 underlay": 0}
+SEEN = {"accepted": 0, "rejected": 0, "ipv6 routes": 0, "ipv6 underlay": 0, "ipv6 spread": 0}
 
 
 def control_characters(text, allowed="\n"):
@@ -99,9 +99,10 @@ def check_data_path(side, addresses):
         for line in text.splitlines():
             assert line.strip().split(" ")[0] in NFT_STATEMENTS, line
     changes = kernel.plan_changes(want, kernel.Current(), kernel.Scope.bond(spec))
-    for command in changes.address_adds + changes.ip_commands:
+    for command in changes.address_adds + changes.ip_commands + changes.ip6_commands:
         assert COMMANDS.fullmatch(command), command
     SEEN["ipv6 routes"] += any(":" in route.dst for route in want.routes.values())
+    SEEN["ipv6 spread"] += bool(changes.ip6_commands)
     for route in want.routes.values():
         if route.table == bspec.MAIN_TABLE:
             network = ipaddress.ip_network(route.dst)
@@ -139,11 +140,13 @@ def test_the_generator_reaches_both_outcomes():
     # Runs after the property (same module, file order): a generator that only ever made
     # valid or only invalid inventories would prove nothing.
     total = SEEN["accepted"] + SEEN["rejected"]
-    figures = (total, SEEN["accepted"], SEEN["rejected"], SEEN["ipv6 routes"], SEEN["ipv6 underlay"])
+    figures = (total, SEEN["accepted"], SEEN["rejected"], SEEN["ipv6 routes"], SEEN["ipv6 spread"],
+               SEEN["ipv6 underlay"])
     print("property run: %d inventories, %d accepted, %d rejected; data paths with IPv6 routes: %d, "
-          "plans with an IPv6 underlay: %d" % figures)
+          "of them spreading IPv6 per packet: %d; plans with an IPv6 underlay: %d" % figures)
     assert total >= EXAMPLES // 2
     assert SEEN["accepted"] >= total // 10, SEEN
     assert SEEN["rejected"] >= total // 10, SEEN
     # Both families must be reached, or the property says nothing of IPv6.
     assert SEEN["ipv6 routes"] >= total // 50 and SEEN["ipv6 underlay"] >= total // 50, SEEN
+    assert SEEN["ipv6 spread"] >= total // 100, SEEN

@@ -26,10 +26,12 @@ class FakeKernel(object):
             info = [{"family": "inet6", "local": a, "prefixlen": 128} if ":" in a else
                     {"family": "inet", "local": a, "prefixlen": 32} for a in sorted(self.addresses)]
             return 0, json.dumps([{"ifname": "lo", "addr_info": info}]), ""
-        if argv[:4] == ["ip", "-N", "-j", "rule"]:
+        if [a for a in argv if a != "-6"][:4] == ["ip", "-N", "-j", "rule"]:
+            # ip shows one family's rules: IPv4 unless told -6.
+            version = 6 if "-6" in argv else 4
             return 0, json.dumps([dict({"priority": p, "table": str(t), "protocol": "194"},
                                        **({"fwmark": hex(m)} if src is None else {"src": src}))
-                                  for p, m, t, src in sorted(self.rules, key=str)]), ""
+                                  for p, m, t, src, v in sorted(self.rules, key=str) if v == version]), ""
         if argv == ["ip", "-j", "mptcp", "endpoint", "show"]:
             return 0, json.dumps([{"address": a, "id": i, "subflow": True, "dev": dev}
                                   for a, (i, dev) in sorted(self.endpoints.items())]), ""
@@ -39,23 +41,26 @@ class FakeKernel(object):
             # As ip shows them: both families without -4 or -6 ('table all'), and an IPv6
             # unreachable route on dev lo.
             shown = [dict(r, dev="lo") if r.get("type") == "unreachable" and ":" in r["dst"] else r
-                     for r in self.routes.values()]
+                     for r in self.routes.values() if "-4" not in argv or ":" not in r["dst"]
+                     if "-6" not in argv or ":" in r["dst"]]
             # ip prints a host route without its prefix length, and a default route as "default".
             shown = [dict(r, dst=r["dst"].rsplit("/", 1)[0]) if r["dst"].endswith(("/32", "/128")) else
                      dict(r, dst="default") if r["dst"] in ("0.0.0.0/0", "::/0") else r for r in shown]
-            return 0, json.dumps([r for r in shown if "-4" not in argv or ":" not in r["dst"]
-                                  if "-6" not in argv or ":" in r["dst"]]), ""
+            return 0, json.dumps(shown), ""
         if argv[:4] == ["ip", "-N", "-j", "link"]:
             return 0, json.dumps([{"ifname": name, "ifindex": 10 + i, "flags": ["UP", "LOWER_UP"]}
                                   for i, name in enumerate(self.interfaces)]), ""
         if argv[:3] == ["nft", "list", "tables"]:
-            return 0, "".join("table ip %s\n" % name for name in sorted(self.nft)), ""
+            return 0, "".join("table %s %s\n" % key for key in sorted(self.nft) if key[0] in argv[3:] or not argv[3:]), ""
         if [a for a in argv if a != "-t"][:3] == ["nft", "list", "table"]:
-            return (0, self.nft[argv[-1]], "") if argv[-1] in self.nft else (1, "", "No such file or directory")
+            key = tuple(argv[-2:])
+            return (0, self.nft[key], "") if key in self.nft else (1, "", "No such file or directory")
         if argv == ["nft", "-f", "-"]:
             return self._nft(data)
         if argv[:3] == ["ip", "-force", "-batch"]:
-            return self._batch(data)
+            return self._batch(data, 4)
+        if argv[:4] == ["ip", "-6", "-force", "-batch"]:
+            return self._batch(data, 6)
         raise AssertionError("unexpected command %r" % (argv,))
 
     def _nft(self, script):
@@ -66,21 +71,23 @@ class FakeKernel(object):
         tables, block = dict(self.nft), None
         for line in script.splitlines():
             words = line.split()
+            if block is None and not words:
+                continue
             if block is not None:
                 block[1].append(line)
                 if line == "}":
                     tables[block[0]] = "\n".join(block[1]) + "\n"
                     block = None
-            elif words[:2] == ["table", "ip"] and line.endswith("{"):
-                block = (words[2], [line])
-            elif words[:2] == ["table", "ip"]:
-                tables.setdefault(words[2], "table ip %s {\n}\n" % words[2])
-            elif words[:3] == ["delete", "table", "ip"]:
-                del tables[words[3]]
+            elif words[0] == "table" and line.endswith("{"):
+                block = (tuple(words[1:3]), [line])
+            elif words[0] == "table":
+                tables.setdefault(tuple(words[1:3]), "table %s %s {\n}\n" % tuple(words[1:3]))
+            elif words[:2] == ["delete", "table"]:
+                del tables[tuple(words[2:4])]
         self.nft = tables  # one transaction: all or nothing
         return 0, "", ""
 
-    def _batch(self, text):
+    def _batch(self, text, version):
         lines = text.splitlines()
         if "ip-batch" in self.fail and any(line.startswith(("route", "rule")) for line in lines):
             return 1, "", self.fail["ip-batch"]
@@ -89,10 +96,11 @@ class FakeKernel(object):
             if words[0] == "address":
                 (self.addresses.add if words[1] == "add" else self.addresses.discard)(words[2].split("/")[0])
             elif words[0] == "rule" and words[4] == "from":
-                rule = (int(words[3]), None, int(words[7]), words[5])
+                rule = (int(words[3]), None, int(words[7]), words[5], 6 if ":" in words[5] else 4)
                 (self.rules.add if words[1] == "add" else self.rules.discard)(rule)
             elif words[0] == "rule":
-                rule = (int(words[3]), int(words[5]), int(words[7]), None)
+                # Without an address, a rule is of the batch's family (IPv4 unless -6).
+                rule = (int(words[3]), int(words[5]), int(words[7]), None, version)
                 (self.rules.add if words[1] == "add" else self.rules.discard)(rule)
             elif words[0] == "mptcp":
                 self._mptcp(words)

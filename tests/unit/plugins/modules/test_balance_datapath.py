@@ -150,7 +150,7 @@ def test_a_spec_change_that_fails_to_apply_restores_the_host_and_restarts_the_wa
     del host.fail[failure]
     repaired = converge(capsys, host, [_host_side(weights=[1, 1, 1, 1], peer_networks=["192.168.2.0/24"])])
     assert repaired["changed"] and repaired["updated"] == ["paris"]
-    assert "192.168.2.0/24" in host.nft["bonded_openvpn_paris"]
+    assert "192.168.2.0/24" in host.nft[("ip", "bonded_openvpn_paris")]
 
 
 def test_a_new_bond_that_fails_to_apply_leaves_no_trace(capsys, host):

@@ -55,7 +55,8 @@ def test_an_ipv6_network_gets_a_multipath_route_its_fallbacks_and_a_backstop(cap
     assert [metric for metric, _route in routes_to(host, SIDE["peer_bundle6"] + "/128")] == [1, 2, 3, 4, 4294967295]
     # IPv4 keeps its own: the same layout from metric 0, from the IPv4 bundle.
     assert [m for m, _r in routes_to(host, "192.168.1.0/24")] == [0, 1, 2, 3, 4294967295]
-    assert ":" not in "".join(host.nft.values())
+    # Per flow, IPv6 needs no nftables: the ip table alone, without an IPv6 address.
+    assert list(host.nft) == [("ip", "bonded_openvpn_paris")] and ":" not in "".join(host.nft.values())
 
 
 def test_a_converged_ipv6_bond_is_left_alone(capsys, host):
@@ -80,13 +81,13 @@ def test_a_watchdog_of_an_ipv4_bond_or_a_host_without_ipv6_never_runs_ip_dash_6(
     kernel.Kernel(fake, ipv6=True).read(kernel.Scope.bond(plain))
     kernel.Kernel(fake, ipv6=False).read(kernel.Scope.bond(bspec.from_side(SIDE)))
     kernel.Kernel(fake, ipv6=False).read(kernel.Scope.host(set()))
-    assert not [argv for argv in fake.calls if "-6" in argv]
+    assert not [argv for argv in fake.calls if "-6" in argv or "ip6" in argv]
     kernel.Kernel(fake, ipv6=True).read(kernel.Scope.bond(bspec.from_side(SIDE)))
-    assert [argv for argv in fake.calls if "-6" in argv]
+    assert [argv for argv in fake.calls if "-6" in argv] and ["nft", "list", "tables", "ip6"] in fake.calls
 
 
-def test_a_spec_with_an_ipv6_network_but_packet_spreading_is_refused():
+def test_a_spec_with_an_ipv6_network_but_no_ipv6_bundle_is_refused():
     spec = bspec.from_side(copy.deepcopy(SIDE))
-    spec["balance"] = "packet"
-    with pytest.raises(ValueError, match="IPv6 peer_networks"):
+    del spec["local_bundle6"]
+    with pytest.raises(ValueError, match="IPv6 peer_networks or snat6"):
         kernel.render.desired(spec, None, set(INTERFACES))

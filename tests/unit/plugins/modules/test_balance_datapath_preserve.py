@@ -42,7 +42,7 @@ class FakeKernel(object):
         current.rules = set(rule for rule in FakeKernel.state.rules if scope.has_rule(rule))
         current.routes = dict((key, route) for key, route in FakeKernel.state.routes.items() if scope.has_route(route))
         current.nft = dict((name, {"listing": text, "input": text})
-                           for name, text in FakeKernel.state.nft.items() if scope.has_nft_table(name))
+                           for name, text in FakeKernel.state.nft.items() if scope.has_nft_table(name[1]))
         current.interfaces = dict((name, {"ifindex": k, "up": True}) for k, name in enumerate(sorted(FakeKernel.interfaces)))
         return current
 
