@@ -233,7 +233,9 @@ class Watchdog(object):
         """Observes every tunnel once; returns the interfaces' state and the transitions."""
         links = dict((t["interface"], self.links(t["interface"])) for t in self.spec["tunnels"])
         stranded = self.uplink_round()
-        targets = dict((t["index"], (t["peer_address"], links[t["interface"]]["ifindex"]))
+        # A tunnel with IPv6 inside is probed in both families: one lost in either counts.
+        targets = dict((t["index"], (t["peer_address"], links[t["interface"]]["ifindex"])
+                        + ((t["peer_address6"],) if t.get("peer_address6") else ()))
                        for t in self.spec["tunnels"]
                        if (links[t["interface"]] or {}).get("up") and t["index"] not in stranded)
         results = self.prober(targets, self.timeout) if targets else {}
@@ -260,9 +262,9 @@ class Watchdog(object):
         if result is None:
             return "interface %s is missing or down" % tunnel["interface"]
         if result["received"]:
-            return "%s answers in %s ms" % (tunnel["peer_address"], result["rtt_ms"])
+            return "%s answers in %s ms" % (_peers(tunnel), result["rtt_ms"])
         return "no answer from %s in %.1f s%s" % (
-            tunnel["peer_address"], self.timeout, ": %s" % result["error"] if result["error"] else "")
+            _peers(tunnel), self.timeout, ": %s" % result["error"] if result["error"] else "")
 
     def step(self):
         links, transitions = self.probe_round()
@@ -444,6 +446,10 @@ def reconnect_riders(spec, rules_added, reconnector=reconnect):
     state. Shared by the watchdog and the balance_datapath module."""
     return [(uplink, index, reconnector(path, force=True)[1])
             for uplink, index, path in bspec.riders_of(spec, rules_added)]
+
+
+def _peers(tunnel):
+    return " and ".join(a for a in (tunnel["peer_address"], tunnel.get("peer_address6")) if a)
 
 
 def _samples(result):

@@ -16,7 +16,9 @@ import struct
 import time
 
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux value; older Pythons lack the name
+IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
 ECHO_REQUEST, ECHO_REPLY = 8, 0
+ECHO6_REQUEST, ECHO6_REPLY = 128, 129
 TRIES = 3
 
 
@@ -32,6 +34,21 @@ def checksum(data):
 def echo_request(ident, sequence, payload=b"bonded-openvpn-probe"):
     header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, sequence)
     return struct.pack("!BBHHH", ECHO_REQUEST, 0, checksum(header + payload), ident, sequence) + payload
+
+
+def echo6_request(ident, sequence, payload=b"bonded-openvpn-probe"):
+    """An ICMPv6 echo request. Its checksum covers a pseudo-header with both addresses,
+    which the kernel fills in on a raw ICMPv6 socket (RFC 3542): left zero here."""
+    return struct.pack("!BBHHH", ECHO6_REQUEST, 0, 0, ident, sequence) + payload
+
+
+def parse_reply6(packet):
+    """``(ident, sequence)`` of an ICMPv6 echo reply (a raw ICMPv6 socket gives no IP
+    header: the source comes from recvfrom); else None."""
+    if len(packet) < 8:
+        return None
+    kind, _code, _sum, ident, sequence = struct.unpack("!BBHHH", packet[:8])
+    return (ident, sequence) if kind == ECHO6_REPLY else None
 
 
 def parse_reply(packet):
