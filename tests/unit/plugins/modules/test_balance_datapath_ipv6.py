@@ -5,29 +5,18 @@ import copy
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath as module
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 
-import balance_host
-from balance_host import FakeKernel, FakeSystemd, stand_in
+from balance_host import FakeKernel, FakeSystemd
+from ipv6_bond import INTERFACES, converge, side, stand_in
 
-BOND = {"name": "paris", "id": 1, "server": "hq", "client": "gw", "tunnels": 3, "port": 1194, "balance": "flow",
-        "server_networks": ["192.168.1.0/24", "2001:db8:1::/64"], "client_networks": ["2001:db8:10::/64"]}
-HOSTS = {"hq": "203.0.113.10", "gw": "203.0.113.20"}
-POOL6 = "fd00:0:0:ff00::/56"
-SIDE = host_sides(build_plan([BOND], None, HOSTS, POOL6), "gw")[0]
-INTERFACES = sorted(tunnel["interface"] for tunnel in SIDE["tunnels"])
+SIDE = side()
 
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    return stand_in(module, tmp_path, monkeypatch, INTERFACES)
-
-
-def converge(capsys, host, sides, check=False, rc=0):
-    return balance_host.converge(module, capsys, host, sides, check, rc)
+    return stand_in(tmp_path, monkeypatch)
 
 
 def routes_to(host, dst):
@@ -59,16 +48,17 @@ def test_an_ipv6_network_gets_a_multipath_route_its_fallbacks_and_a_backstop(cap
     assert list(host.nft) == [("ip", "bonded_openvpn_paris")] and ":" not in "".join(host.nft.values())
 
 
-def test_a_converged_ipv6_bond_is_left_alone(capsys, host):
-    converge(capsys, host, [SIDE])
-    assert not converge(capsys, host, [SIDE], check=True)["changed"]
-    assert not converge(capsys, host, [SIDE])["changed"] and FakeSystemd.calls == []
+@pytest.mark.parametrize("balance", ["flow", "packet", "flowlet"])
+def test_a_converged_ipv6_bond_is_left_alone(capsys, host, balance):
+    converged = side(balance=balance)
+    converge(capsys, host, [converged])
+    assert not converge(capsys, host, [converged], check=True)["changed"]
+    assert not converge(capsys, host, [converged])["changed"] and FakeSystemd.calls == []
 
 
 def test_dropping_ipv6_takes_its_routes_and_address_away(capsys, host):
     converge(capsys, host, [SIDE])
-    plain = host_sides(build_plan([dict(BOND, server_networks=["192.168.1.0/24"], client_networks=[])], None, HOSTS),
-                       "gw")[0]
+    plain = side(pool6=None, server_networks=["192.168.1.0/24"], client_networks=[])
     assert converge(capsys, host, [plain])["changed"]
     assert not any(":" in dst for _table, dst, _metric in host.routes)
     assert SIDE["local_bundle6"] not in host.addresses
@@ -76,8 +66,7 @@ def test_dropping_ipv6_takes_its_routes_and_address_away(capsys, host):
 
 def test_a_watchdog_of_an_ipv4_bond_or_a_host_without_ipv6_never_runs_ip_dash_6():
     fake = FakeKernel(INTERFACES)
-    plain = bspec.from_side(host_sides(build_plan([dict(BOND, server_networks=["192.168.1.0/24"],
-                                                        client_networks=[])], None, HOSTS), "gw")[0])
+    plain = bspec.from_side(side(pool6=None, server_networks=["192.168.1.0/24"], client_networks=[]))
     kernel.Kernel(fake, ipv6=True).read(kernel.Scope.bond(plain))
     kernel.Kernel(fake, ipv6=False).read(kernel.Scope.bond(bspec.from_side(SIDE)))
     kernel.Kernel(fake, ipv6=False).read(kernel.Scope.host(set()))

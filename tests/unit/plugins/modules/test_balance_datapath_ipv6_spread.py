@@ -4,37 +4,26 @@ import json
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath as module
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_render as render
 from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
 
-import balance_host
-from balance_host import FakeSystemd, stand_in
+from ipv6_bond import INTERFACES, converge, side as flow_side, stand_in
 
-BOND = {"name": "paris", "id": 1, "server": "hq", "client": "gw", "tunnels": 3, "port": 1194, "balance": "packet",
-        "server_networks": ["192.168.1.0/24", "2001:db8:1::/64"], "client_networks": ["2001:db8:10::/64"]}
-HOSTS = {"hq": "203.0.113.10", "gw": "203.0.113.20"}
-POOL6 = "fd00:0:0:ff00::/56"
 TABLE6 = ("ip6", "bonded_openvpn_paris")
 
 
 def side(**changes):
-    return host_sides(build_plan([dict(BOND, **changes)], None, HOSTS, POOL6), "gw")[0]
+    """The client's side, spread per packet unless ``changes`` say otherwise."""
+    return flow_side(**dict({"balance": "packet"}, **changes))
 
 
 SIDE = side()
-INTERFACES = sorted(tunnel["interface"] for tunnel in SIDE["tunnels"])
 
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    return stand_in(module, tmp_path, monkeypatch, INTERFACES)
-
-
-def converge(capsys, host, sides, check=False, rc=0):
-    return balance_host.converge(module, capsys, host, sides, check, rc)
+    return stand_in(tmp_path, monkeypatch)
 
 
 def rules_of(host, version):
@@ -59,12 +48,6 @@ def test_packet_mode_marks_ipv6_per_packet_and_routes_each_mark_into_its_tunnel(
         assert (tunnel["table"], "0.0.0.0/0", 0) in host.routes
     # The main table still holds the fallbacks: the first tunnel, then each alone, then unreachable.
     assert sorted(m for t, dst, m in host.routes if dst == "2001:db8:1::/64") == [1, 2, 3, 4294967295]
-
-
-def test_a_converged_bond_spreading_ipv6_is_left_alone(capsys, host):
-    converge(capsys, host, [SIDE])
-    assert not converge(capsys, host, [SIDE], check=True)["changed"]
-    assert not converge(capsys, host, [SIDE])["changed"] and FakeSystemd.calls == []
 
 
 def test_the_ip6_table_has_its_own_snapshot_and_a_drifted_one_is_reloaded(capsys, host):
@@ -115,13 +98,12 @@ def test_nat66_only_when_asked_rewrites_to_the_ipv6_bundle_what_goes_to_the_peer
 
 
 def test_nat66_is_the_clients_the_server_never_rewrites():
-    server = host_sides(build_plan([dict(BOND, snat6=True)], None, HOSTS, POOL6), "hq")[0]
+    server = side(host="hq", snat6=True)
     assert server["snat6"] is False and render.render_nft6(bspec.from_side(server), None).count("snat") == 0
 
 
 def test_an_ipv4_only_bond_writes_a_spec_as_before_and_no_ip6_table():
-    plain = host_sides(build_plan([dict(BOND, server_networks=["192.168.1.0/24"], client_networks=[])], None, HOSTS,
-                                  POOL6), "gw")[0]
+    plain = side(server_networks=["192.168.1.0/24"], client_networks=[])
     spec = bspec.from_side(plain)
     assert "snat6" not in spec and "local_bundle6" not in spec
     want = render.desired(spec, None, set(INTERFACES))
