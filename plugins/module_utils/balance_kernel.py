@@ -25,8 +25,6 @@ from . import safe_text
 # Terse: without set elements, which flowlet mode's dynamic sets change with every flow; a
 # listing with them would never match the snapshot and every check would reload the table.
 LIST_TABLE = ["nft", "-t", "list", "table"]
-# The families of the bond's tables: ip always, ip6 for IPv6 spread per packet or NAT66.
-NFT_FAMILIES = ("ip", "ip6")
 # The handle of the tbf root qdiscs the watchdog sets ("b0d" for bonded): a tbf with any
 # other handle is someone else's and is never replaced or removed.
 QDISC_HANDLE = "b0d:"
@@ -306,7 +304,8 @@ class Kernel(object):
             current.endpoints = dict((address, endpoint) for address, endpoint in endpoints.items()
                                      if address in scope.endpoints)
             current.mptcp_subflows, current.mptcp_accepted = self._parsed(parse_limits, ["ip", "mptcp", "limits", "show"])
-        for family in NFT_FAMILIES[:2 if six else 1]:
+        # The bond's ip table always; its ip6 one (IPv6 spread per packet, NAT66) where IPv6 is read.
+        for family in render.NFT_FAMILIES[:2 if six else 1]:
             names = self._parsed(lambda text: parse_nft_tables(text, family), ["nft", "list", "tables", family])
             for name in sorted(names):
                 if scope.has_nft_table(name):

@@ -198,15 +198,17 @@ def _nft_set(items):
     return "{ %s }" % ", ".join(items)
 
 
-# What differs between the bond's two nftables tables: the address match and its type.
-Family = namedtuple("Family", "table match addr_type version")
-IPV4_NFT, IPV6_NFT = Family("ip", "ip", "ipv4_addr", 4), Family("ip6", "ip6", "ipv6_addr", 6)
+# What differs between the bond's two nftables tables. ``name`` is both the table's family
+# and the keyword of its address matches (``ip daddr``, ``ip6 daddr``): nftables spells them alike.
+Family = namedtuple("Family", "name addr_type version")
+IPV4_NFT, IPV6_NFT = Family("ip", "ipv4_addr", 4), Family("ip6", "ipv6_addr", 6)
+NFT_FAMILIES = (IPV4_NFT.name, IPV6_NFT.name)
 
 
 def flowlet_key(family):
     """A flowlet's key: the 5-tuple (th sport/dport read the first 4 bytes of any transport
     header, so ICMP and others are keyed too)."""
-    return "{0} saddr . {0} daddr . meta l4proto . th sport . th dport".format(family.match)
+    return "{0} saddr . {0} daddr . meta l4proto . th sport . th dport".format(family.name)
 
 
 def flowlet_type(family):
@@ -225,7 +227,7 @@ def _flowlet_chain(spec, live, mapping, entries, family):
     tunnels in rotation have rules, so when one leaves, its flows fall to numgen, and a
     reload (the watchdog's, on every change of the live set) starts every set empty."""
     key = flowlet_key(family)
-    lines = ["\tchain steer {", "\t\t%s daddr != @peer return" % family.match]
+    lines = ["\tchain steer {", "\t\t%s daddr != @peer return" % family.name]
     for tunnel in _live_tunnels(spec, live):
         lines.append("\t\t%s @flowlet_%d meta mark set %d update @flowlet_%d { %s } return"
                      % (key, tunnel["index"], tunnel["mark"], tunnel["index"], key))
@@ -246,7 +248,7 @@ def _spreading(spec, live, family, unmarked=()):
     lines = ["\tset peer {", "\t\ttype %s" % family.addr_type, "\t\tflags interval",
              "\t\telements = %s" % _nft_set(bspec.destinations(spec, family.version)), "\t}"]
     if spec["balance"] == "packet":
-        rule = "%s daddr @peer meta mark set numgen inc mod %d map %s" % (family.match, len(slots), mapping)
+        rule = "%s daddr @peer meta mark set numgen inc mod %d map %s" % (family.name, len(slots), mapping)
     else:
         for tunnel in spec["tunnels"]:
             lines += ["\tset flowlet_%d {" % tunnel["index"], "\t\ttype %s" % flowlet_type(family),
@@ -263,7 +265,7 @@ def _spreading(spec, live, family, unmarked=()):
 
 
 def _header(spec, family):
-    return ["table %s %s {" % (family.table, bspec.nft_table(spec["bond"])),
+    return ["table %s %s {" % (family.name, bspec.nft_table(spec["bond"])),
             '\tcomment "bonded.openvpn bond %s, %s side, balance %s"' % (spec["bond"], spec["role"], spec["balance"])]
 
 
@@ -367,10 +369,10 @@ def desired(spec, live, up):
     if spec.get("local_bundle6"):
         want.addresses.add(spec["local_bundle6"])
     name = bspec.nft_table(spec["bond"])
-    want.nft[(IPV4_NFT.table, name)] = render_nft(spec, live)
+    want.nft[(IPV4_NFT.name, name)] = render_nft(spec, live)
     table6 = render_nft6(spec, live)
     if table6:
-        want.nft[(IPV6_NFT.table, name)] = table6
+        want.nft[(IPV6_NFT.name, name)] = table6
     carriers = _carriers(spec, live, up)
     if spec["balance"] in ("packet", "flowlet"):
         for tunnel in spec["tunnels"]:

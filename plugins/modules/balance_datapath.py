@@ -550,7 +550,7 @@ def converge(module):
             files.delete(bspec.spec_path(bond, params["config_dir"]))
             write_relay(files, {}, balance_relay.paths(bond, params["config_dir"]))
             files.delete(bspec.live_path(bond, params["run_dir"]))
-            for family in kernel.NFT_FAMILIES:
+            for family in render.NFT_FAMILIES:
                 files.delete(bspec.snapshot_path(bond, params["run_dir"], family))
             files.delete(balance_metrics.json_path(bond, params["run_dir"]))
             if (deployed.get(bond) or {}).get("metrics_dir"):
