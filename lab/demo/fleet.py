@@ -8,7 +8,7 @@ import yaml
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lablib.links import Link, Links  # noqa: E402
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan, host_sides
 
 INVENTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inventory.yml")
 

@@ -10,6 +10,7 @@ import subprocess
 import time
 
 from containers import podman
+from lablib.deploy import live_state
 
 FLOWS = {"packet": 1, "flow": 8}
 IPERF_PORT = 5201
@@ -28,8 +29,7 @@ def tx_packets(hosts):
 
 
 def live_set(host, bond):
-    text = podman("exec", host, "cat", "/run/bonded-openvpn/balance/%s.live" % bond, check=False)
-    return set(int(line) for line in text.splitlines() if line.strip().isdigit())
+    return set(live_state(host, bond)["live"] or [])
 
 
 def push(client_lan, server_address, flows, port, seconds):

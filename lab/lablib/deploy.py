@@ -6,6 +6,7 @@ import re
 import subprocess
 import time
 
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
 from lablib.podman import exec_in
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -73,13 +74,20 @@ def changed_total(recap):
     return sum(r["changed"] for r in recap.values())
 
 
+# The watchdog's own reader of the live set, run on the gateway (_engine/live_set.py).
+READ_LIVE = ["env", "PYTHONPATH=%s" % layout.ENGINE_LIB_DIR, "python3", "-m", "%s.live_set" % layout.ENGINE_PACKAGE]
+
+
+def live_state(gateway, bond):
+    """``{"live": [...] or None, "all_kept": bool}`` as the gateway's watchdog last wrote it."""
+    proc = exec_in(gateway, READ_LIVE + [bond, "--json"], check=False)
+    return json.loads(proc.stdout) if proc.returncode == 0 else {"live": None, "all_kept": False}
+
+
 def live_set(gateway, bond):
     """The tunnels the gateway's watchdog spreads over, or None while it keeps all."""
-    proc = exec_in(gateway, ["cat", "/run/bonded-openvpn/balance/%s.live" % bond], check=False)
-    text = proc.stdout if proc.returncode == 0 else ""
-    if not text or "all kept" in text:
-        return None
-    return [int(line) for line in text.splitlines() if line.strip().isdigit()]
+    state = live_state(gateway, bond)
+    return None if state["all_kept"] else state["live"]
 
 
 def wait_live(gateways, bond, want, timeout=90):

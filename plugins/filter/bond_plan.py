@@ -60,7 +60,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import PlanError, build_plan
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import PlanError, build_plan
 
 
 def _named_hosts(bonds):

@@ -64,6 +64,7 @@ requirements:
   - systemd
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bonded.openvpn.config_dir.balance
 options:
   sides:
     description: What this host plays, from the C(bonded.openvpn.bond_sides) filter. An empty list removes every bond.
@@ -123,25 +124,6 @@ options:
             half the loss threshold), and the least time between two such changes of one tunnel.
         type: float
         default: 10.0
-  metrics_dir:
-    description:
-      - Where each watchdog writes its Prometheus text file C(bonded_openvpn_<bond>.prom) (node_exporter's
-        textfile collector directory). An empty string writes none; the figures are in
-        C(<run_dir>/<bond>.metrics.json) either way.
-    type: str
-    default: /var/lib/prometheus/node-exporter
-  config_dir:
-    description: Where the per-bond specs live.
-    type: path
-    default: /etc/openvpn/bonded/balance
-  run_dir:
-    description: Where the watchdogs write the live sets (C(<bond>.live)) and nftables snapshots.
-    type: path
-    default: /run/bonded-openvpn/balance
-  lib_dir:
-    description: Where the watchdog's Python package C(bonded_openvpn_balance) is installed.
-    type: path
-    default: /usr/local/lib/bonded-openvpn
   managed_marker:
     description: First line of every file written (without the comment sign).
     type: str
@@ -213,37 +195,33 @@ kernel_changes:
   sample: ["add address 10.255.1.253/32 on lo", "load nftables table ip bonded_openvpn_paris"]
 """
 
+import importlib
 import ipaddress
 import os
+import pkgutil
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.file_journal import FileJournal as Files
-from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_liveness
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_lock
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_metrics
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_probe
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_relay
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_render as render
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_steering
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_watchdog
-from ansible_collections.bonded.openvpn.plugins.module_utils import mptcp_sockets
-from ansible_collections.bonded.openvpn.plugins.module_utils import probe
-from ansible_collections.bonded.openvpn.plugins.module_utils import safe_text
-from ansible_collections.bonded.openvpn.plugins.module_utils.host_state import parse_live_set
-from ansible_collections.bonded.openvpn.plugins.module_utils.systemd_units import SystemdUnits
+from ansible_collections.bonded.openvpn.plugins.module_utils import _engine
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import kernel
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import live_set as balance_live_set
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import lock as balance_lock
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import metrics as balance_metrics
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import render
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import spec as bspec
+# The watchdog imports the rest of the engine, so Ansible ships the whole package with this
+# module; install_engine then installs it on the host as it came.
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import watchdog as balance_watchdog
+from ansible_collections.bonded.openvpn.plugins.module_utils._host import relay as balance_relay
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.file_journal import FileJournal as Files
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.files import read_bytes as _read
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.systemd_units import SystemdUnits
 
-UNIT = "bonded-openvpn-watchdog@%s.service"
+UNIT = layout.WATCHDOG_UNIT
 ACTIVE = ("active", "activating", "reloading")
-PACKAGE = "bonded_openvpn_balance"
-# The watchdog's code: the same files this module runs, so both build the data path alike.
-# (Importing them here is also what makes Ansible ship them with the module.)
-ENGINE = (bspec, render, kernel, balance_liveness, balance_lock, balance_watchdog, probe, safe_text, balance_probe,
-          balance_steering, balance_metrics, mptcp_sockets)
+PACKAGE = layout.ENGINE_PACKAGE
 # A watchdog holds its bond's lock for one round's apply: seconds at worst.
 LOCK_WAIT = 30.0
 
@@ -252,23 +230,33 @@ class ApplyError(RuntimeError):
     """A step of the run failed after the host was changed: roll back, then fail."""
 
 
-def _source(engine):
+def _source(module):
     """A module_utils file's text, whether Ansible shipped it in a zip or it is on disk."""
-    loader = getattr(engine, "__loader__", None)
-    source = loader.get_source(engine.__name__) if hasattr(loader, "get_source") else None
+    loader = getattr(module, "__loader__", None)
+    source = loader.get_source(module.__name__) if hasattr(loader, "get_source") else None
     if source is None:
-        with open(engine.__file__) as handle:
+        with open(module.__file__) as handle:
             source = handle.read()
     return source.encode("utf-8")
+
+
+def engine_files():
+    """``{file name: module}`` of the watchdog's package: every module of ``_engine``, as
+    the package is on disk or as Ansible shipped it (it ships what the watchdog imports,
+    and the watchdog imports the whole engine; a unit test holds the two together)."""
+    found = {}
+    for info in pkgutil.iter_modules(_engine.__path__):
+        module = importlib.import_module("%s.%s" % (_engine.__name__, info.name))
+        found[info.name + ".py"] = module
+    found["__init__.py"] = _engine
+    return found
 
 
 def install_engine(files, params):
     """Installs the watchdog's package; returns True when its code changed."""
     directory = os.path.join(params["lib_dir"], PACKAGE)
     header = ("# %s\n" % params["managed_marker"]).encode("utf-8")
-    wanted = {"__init__.py": header + b'"""bonded.openvpn data path and tunnel watchdog."""\n'}
-    for engine in ENGINE:
-        wanted[engine.__name__.rsplit(".", 1)[1] + ".py"] = header + _source(engine)
+    wanted = dict((name, header + _source(module)) for name, module in engine_files().items())
     changed = False
     for name, content in sorted(wanted.items()):
         changed |= files.write(os.path.join(directory, name), content, 0o644, show=False)
@@ -305,8 +293,7 @@ def check_overlaps(module, specs):
 
 def live_set(params, bond):
     """What the bond's watchdog last spread over (None: no watchdog has written it yet)."""
-    text = _read(bspec.live_path(bond, params["run_dir"]))
-    return parse_live_set(text.decode("utf-8", "replace")) if text is not None else None
+    return balance_live_set.read(bond, params["run_dir"])
 
 
 def resolve(name, family="ipv4"):
@@ -602,10 +589,10 @@ def main():
                 rtt_margin=dict(type="float", default=0.3),
                 hold=dict(type="float", default=10.0),
             )),
-            metrics_dir=dict(type="str", default=bspec.METRICS_DIR),
-            config_dir=dict(type="path", default=bspec.CONFIG_DIR),
-            run_dir=dict(type="path", default=bspec.RUN_DIR),
-            lib_dir=dict(type="path", default="/usr/local/lib/bonded-openvpn"),
+            metrics_dir=dict(type="str", default=layout.METRICS_DIR),
+            config_dir=dict(type="path", default=layout.BALANCE_CONFIG_DIR),
+            run_dir=dict(type="path", default=layout.BALANCE_RUN_DIR),
+            lib_dir=dict(type="path", default=layout.ENGINE_LIB_DIR),
             managed_marker=dict(type="str", default="Ansible managed by bonded.openvpn"),
             preserve=dict(type="list", elements="str", default=[]),
         ),

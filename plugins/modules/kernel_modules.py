@@ -155,9 +155,9 @@ import platform
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import dco
-from ansible_collections.bonded.openvpn.plugins.module_utils.dco import genl_family_exists
-from ansible_collections.bonded.openvpn.plugins.module_utils.kernel_host import container_kind
+from ansible_collections.bonded.openvpn.plugins.module_utils._host import dco
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.dco import genl_family_exists
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.kernel_host import container_kind
 
 PROC_MODULES = "/proc/modules"
 SYS_MODULE = "/sys/module"

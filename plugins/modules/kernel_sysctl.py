@@ -138,8 +138,8 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.files import write_atomic
-from ansible_collections.bonded.openvpn.plugins.module_utils.kernel_host import container_kind
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.files import write_atomic
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.kernel_host import container_kind
 
 PROC_SYS = "/proc/sys"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+([./][A-Za-z0-9_\-.]+)*$")

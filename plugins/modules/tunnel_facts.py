@@ -160,6 +160,12 @@ ansible_facts:
                   description: Sorted tunnel indexes the balancer uses; null when the file is missing or unreadable (unknown).
                   type: list
                   elements: int
+                spec:
+                  description:
+                    - What the bond's data path spec on this host says both ends must agree on (C(balance),
+                      C(weights) in tunnel order, C(flowlet_gap) for flowlet mode, C(mptcp), C(egress_rate)).
+                    - Null when the host holds no readable spec for the bond.
+                  type: dict
             metrics:
               description:
                 - What the bond's watchdog last wrote to C(<runtime_dir>/balance/<bond>.metrics.json), the figures of its
@@ -264,7 +270,10 @@ ansible_facts:
           role: server
           count: 1
           host_fingerprint: "25:3B:49:10:B8:8C:92:5E:4C:C0:25:7B:1C:26:D4:66:06:00:66:E8:B9:59:CF:44:97:8E:05:4B:8A:22:66:38"
-          balance: {path: /run/bonded-openvpn/balance/paris.live, live: [0]}
+          balance:
+            path: /run/bonded-openvpn/balance/paris.live
+            live: [0]
+            spec: {balance: packet, weights: [1], flowlet_gap: null, mptcp: false, egress_rate: null}
           mptcp: null
           tunnels:
             - index: 0
@@ -331,14 +340,21 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import dco, host_state, management, openvpn_config, probe
-from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certificate_fingerprint
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import live_set as balance_live_set
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import spec as bspec
+from ansible_collections.bonded.openvpn.plugins.module_utils._host import dco
+from ansible_collections.bonded.openvpn.plugins.module_utils._host import state as host_state
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn import management
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn import config as openvpn_config
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import echo as probe
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn.pem import certificate_fingerprint
 
-UNIT_PREFIX = "bonded-openvpn@"
-UNIT_SUFFIX = ".service"
+UNIT_PREFIX = layout.INSTANCE_UNIT.split("%s", 1)[0]
+UNIT_SUFFIX = layout.INSTANCE_UNIT.split("%s", 1)[1]
 # The MPTCP relay units of a bond with mptcp (roles/bonded_openvpn_balance): one of each per bond.
-RELAY_PREFIXES = ("bonded-openvpn-relay@", "bonded-openvpn-socks@")
-INTERFACE_PREFIX = "bo-"
+RELAY_PREFIXES = tuple(unit.split("%s", 1)[0] for unit in (layout.RELAY_UNIT, layout.SOCKS_UNIT))
+INTERFACE_PREFIX = layout.INTERFACE_PREFIX
 CONFIG_SUFFIX = ".conf"
 RUNNING_STATES = ("active", "activating", "deactivating", "reloading")
 
@@ -504,7 +520,7 @@ def _all_keys(configs, units, interfaces, wanted):
 
 def _bond(reader, params, name, tunnels, fingerprint, units):
     roles = set(t["config"]["role"] for t in tunnels if t["config"]["role"])
-    live_path = os.path.join(params["runtime_dir"], "balance", "%s.live" % name)
+    live_path = balance_live_set.path(name, os.path.join(params["runtime_dir"], "balance"))
     text, error = reader.read(live_path)
     figures = _metrics(reader, params, name)
     mptcp = _mptcp(figures)
@@ -515,11 +531,26 @@ def _bond(reader, params, name, tunnels, fingerprint, units):
         "role": roles.pop() if len(roles) == 1 else ("mixed" if roles else None),
         "count": sum(1 for t in tunnels if t["config"]["present"]),
         "host_fingerprint": fingerprint,
-        "balance": {"path": live_path, "live": None if error else host_state.parse_live_set(text)},
+        "balance": {"path": live_path, "live": None if error else balance_live_set.parse(text),
+                    "spec": _balance_spec(reader, params, name)},
         "metrics": figures,
         "mptcp": _mptcp_entry(mptcp, name, units) if mptcp else None,
         "tunnels": sorted(tunnels, key=lambda t: t["index"]),
     }
+
+
+def _balance_spec(reader, params, name):
+    """What the bond's data path spec on this host says both ends must agree on (None: no
+    readable spec)."""
+    path = bspec.spec_path(name, os.path.join(params["config_dir"], os.path.basename(layout.BALANCE_CONFIG_DIR)))
+    text, error = reader.read(path)
+    if error:
+        return None
+    try:
+        return bspec.agreed(bspec.parse(text, path))
+    except bspec.SpecError as problem:
+        reader.problems.append(str(problem))
+        return None
 
 
 def _mptcp(figures):
@@ -602,8 +633,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             bonds=dict(type="list", elements="str"),
-            config_dir=dict(type="path", default="/etc/openvpn/bonded"),
-            runtime_dir=dict(type="path", default="/run/bonded-openvpn"),
+            config_dir=dict(type="path", default=layout.CONFIG_DIR),
+            runtime_dir=dict(type="path", default=layout.RUN_DIR),
             probe=dict(type="bool", default=False),
             timeout=dict(type="float", default=1.0),
         ),

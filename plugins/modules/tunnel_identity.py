@@ -94,12 +94,13 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.files import (
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.files import (
     discard, place, read_bytes as _read, temporary_path)
-from ansible_collections.bonded.openvpn.plugins.module_utils.instance_config import (
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn.instance_config import (
     digest, identity_paths, tls_crypt_path)
-from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certificate_fingerprint
-from ansible_collections.bonded.openvpn.plugins.module_utils import safe_text
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn.pem import certificate_fingerprint
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import safe_text
 
 
 def _run_private(module, argv):
@@ -227,7 +228,7 @@ def _keep_identity_for(module):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            config_dir=dict(type="path", default="/etc/openvpn/bonded"),
+            config_dir=dict(type="path", default=layout.CONFIG_DIR),
             common_name=dict(type="str", required=True),
             served_bonds=dict(type="list", elements="str", default=[]),
             rotate=dict(type="bool", default=False),

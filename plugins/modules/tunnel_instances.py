@@ -153,12 +153,13 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes as _read, write_atomic
-from ansible_collections.bonded.openvpn.plugins.module_utils import instance_config as config
-from ansible_collections.bonded.openvpn.plugins.module_utils.openvpn_config import split_instance
-from ansible_collections.bonded.openvpn.plugins.module_utils.systemd_units import SystemdUnits
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.files import read_bytes as _read, write_atomic
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn import instance_config as config
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn.config import split_instance
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.systemd_units import SystemdUnits
 
-UNIT = "bonded-openvpn@%s.service"
+UNIT = layout.INSTANCE_UNIT
 ACTIVE = ("active", "activating", "reloading")
 
 
@@ -465,10 +466,10 @@ def main():
             sides=dict(type="list", elements="dict", required=True),
             peer_fingerprints=dict(type="dict", required=True),
             tls_crypt_keys=dict(type="dict", default={}, no_log=True),
-            config_dir=dict(type="path", default="/etc/openvpn/bonded"),
-            runtime_dir=dict(type="path", default="/run/bonded-openvpn"),
-            user=dict(type="str", default="bonded-openvpn"),
-            group=dict(type="str", default="bonded-openvpn"),
+            config_dir=dict(type="path", default=layout.CONFIG_DIR),
+            runtime_dir=dict(type="path", default=layout.RUN_DIR),
+            user=dict(type="str", default=layout.USER),
+            group=dict(type="str", default=layout.USER),
             ciphers=dict(type="list", elements="str", default=list(config.DEFAULT_CIPHERS)),
             keepalive=dict(type="list", elements="int", default=[2, 10]),
             socket_buffer=dict(type="int", default=4194304),

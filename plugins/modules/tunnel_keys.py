@@ -65,15 +65,16 @@ missing:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.files import read_bytes
-from ansible_collections.bonded.openvpn.plugins.module_utils.instance_config import tls_crypt_path
-from ansible_collections.bonded.openvpn.plugins.module_utils import safe_text
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
+from ansible_collections.bonded.openvpn.plugins.module_utils._host.files import read_bytes
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn.instance_config import tls_crypt_path
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import safe_text
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            config_dir=dict(type="path", default="/etc/openvpn/bonded"),
+            config_dir=dict(type="path", default=layout.CONFIG_DIR),
             bonds=dict(type="list", elements="str", required=True),
         ),
         supports_check_mode=True,

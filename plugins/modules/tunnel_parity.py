@@ -213,7 +213,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import parity
+from ansible_collections.bonded.openvpn.plugins.module_utils._verify import parity
 
 
 def run(params):

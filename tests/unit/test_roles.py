@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import DEFAULT_POOL
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import DEFAULT_POOL
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ROLES = sorted(name for name in os.listdir(os.path.join(ROOT, "roles")))

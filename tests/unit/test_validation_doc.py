@@ -10,17 +10,17 @@ import re
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import PlanError, build_plan
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import PlanError, build_plan
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DOC = os.path.join(ROOT, "docs", "validation.md")
-CASES_DIR = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils")
+CASES_DIR = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "_plan")
 PLACEHOLDER = re.compile(r"<[^<>]+>")
 
 
 def _load_base_fleet():
-    # The cases patch the valid fleet of test_plan.py; load it from there, not a copy.
-    spec = importlib.util.spec_from_file_location("_bad_bonds_base", os.path.join(CASES_DIR, "test_plan.py"))
+    # The cases patch the valid fleet of test_planner.py; load it from there, not a copy.
+    spec = importlib.util.spec_from_file_location("_bad_bonds_base", os.path.join(CASES_DIR, "test_planner.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

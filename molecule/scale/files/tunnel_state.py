@@ -1,4 +1,6 @@
-"""Prints, as JSON, every trace a bond's tunnels leave on this host (read with the host's own tools)."""
+"""Prints, as JSON, every trace a bond's tunnels leave on this host, read with the host's own
+tools; names and numbers, and the live set, come from the watchdog's engine installed there
+(its layout and its live-set reader). Usage: tunnel_state.py BOND ID ENGINE_LIB_DIR"""
 import json
 import os
 import re
@@ -6,7 +8,11 @@ import subprocess
 import sys
 
 BOND, BOND_ID = sys.argv[1], int(sys.argv[2])
-TABLES = range(10000 + 100 * BOND_ID, 10000 + 100 * BOND_ID + 32)
+sys.path.insert(0, sys.argv[3])
+from bonded_openvpn_balance import layout, live_set  # noqa: E402  (from the host's engine, found above)
+
+TABLES = range(layout.mark(BOND_ID, 0), layout.mark(BOND_ID, 0) + layout.MAX_TUNNELS)
+CONFIG = layout.CONFIG_DIR
 
 
 def run(*argv):
@@ -25,20 +31,17 @@ def indices(names):
 units = run("systemctl", "list-units", "bonded-openvpn@*", "--all", "--plain", "--no-legend").split("\n")
 loaded_active = [line.split()[0].split("@", 1)[1] for line in units
                  if line.strip() and line.split()[2] in ("active", "activating", "failed")]
-nft = run("nft", "list", "table", "ip", "bonded_openvpn_%s" % BOND)
+nft = run("nft", "list", "table", "ip", layout.NFT_TABLE_PREFIX + BOND)
 marks = set(int(x, 16) for x in re.findall(r"0x([0-9a-f]{8})", nft))
 marks |= set(int(x) for x in re.findall(r"\b(1\d{4})\b", nft))
-live_path = "/run/bonded-openvpn/balance/%s.live" % BOND
-live = None
-if os.path.exists(live_path):
-    live = sorted(int(x) for x in open(live_path).read().split("\n") if x.strip() and not x.startswith("#"))
+live = live_set.read(BOND)
 pids = {}
 for k in range(32):
     pid = run("systemctl", "show", "-p", "MainPID", "--value", "bonded-openvpn@%s-%d" % (BOND, k)).strip()
     if pid not in ("", "0"):
         pids[str(k)] = int(pid)
 print(json.dumps({
-    "configs": indices(os.listdir("/etc/openvpn/bonded/instances")),
+    "configs": indices(os.listdir(CONFIG + "/instances")),
     "enabled": indices(n.split("@", 1)[1] for n in os.listdir("/etc/systemd/system/multi-user.target.wants")
                        if n.startswith("bonded-openvpn@")),
     "running": indices(loaded_active),
@@ -51,7 +54,7 @@ print(json.dumps({
     "nft_table": bool(nft.strip()),
     "watchdog": run("systemctl", "is-active", "bonded-openvpn-watchdog@%s" % BOND).strip(),
     "bundle_on_lo": "10.255.%d." % BOND_ID in run("ip", "-4", "-br", "addr", "show", "dev", "lo"),
-    "identity": sorted(os.listdir("/etc/openvpn/bonded/identity")),
-    "bond_dir": os.path.exists("/etc/openvpn/bonded/bonds/%s" % BOND),
+    "identity": sorted(os.listdir(CONFIG + "/identity")),
+    "bond_dir": os.path.exists("%s/bonds/%s" % (CONFIG, BOND)),
     "pids": pids,
 }))

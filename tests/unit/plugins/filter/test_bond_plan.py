@@ -14,7 +14,7 @@ HOSTVARS = {"hq": {"ansible_host": "198.51.100.7"}, "paris1": {}, "berlin1": {}}
 
 def test_the_filters_are_registered():
     assert set(FilterModule().filters()) == {"bond_plan"}
-    assert set(sides_module.FilterModule().filters()) == {"bond_sides"}
+    assert set(sides_module.FilterModule().filters()) == {"bond_sides", "host_sides"}
 
 
 def test_a_client_dials_the_servers_ansible_host_or_its_name():
@@ -62,3 +62,14 @@ def test_only_the_hosts_the_bonds_name_are_read():
     read = []
     bond_plan(BONDS, None, Inventory(HOSTVARS, elsewhere={"ansible_host": "bad value"}))
     assert sorted(read) == ["berlin1", "hq", "paris1"]
+
+
+def test_the_layout_filter_answers_a_layout_name_and_refuses_others():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.bonded.openvpn.plugins.filter.layout import FilterModule as LayoutFilters
+    from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout as host_layout
+    layout = LayoutFilters().filters()["layout"]
+    assert layout("config_dir") == host_layout.CONFIG_DIR
+    assert layout("watchdog_unit") == host_layout.WATCHDOG_UNIT
+    with pytest.raises(AnsibleFilterError, match="'nowhere' is not a name of the layout"):
+        layout("nowhere")

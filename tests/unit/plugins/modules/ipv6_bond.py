@@ -1,7 +1,7 @@
 """The bond of the IPv6 data path tests: IPv4 and IPv6 networks, the pool6, and a stand-in
 host with its tunnel interfaces."""
 from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath as module
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan, host_sides
 
 import balance_host
 

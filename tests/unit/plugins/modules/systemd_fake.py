@@ -1,4 +1,4 @@
-"""A recording stand-in for module_utils.systemd_units, shared by the module tests."""
+"""A recording stand-in for module_utils._host.systemd_units, shared by the module tests."""
 import itertools
 
 

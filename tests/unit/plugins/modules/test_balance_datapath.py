@@ -8,10 +8,11 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import spec as bspec
 from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath as module
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan, host_sides
 
 from module_run import run_module
 
@@ -23,7 +24,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..",
 ROLE = os.path.join(ROOT, "roles", "bonded_openvpn_balance")
 SPEC = {"bond": "paris", "id": 1, "role": "client", "balance": "packet", "snat": False,
         "local_bundle": "10.255.1.253", "peer_bundle": "10.255.1.254", "local_networks": [],
-        "peer_networks": ["192.168.1.0/24"], "version": 1, "tunnels": [], "probe": dict(bspec.PROBE_DEFAULTS)}
+        "peer_networks": ["192.168.1.0/24"], "version": 1, "tunnels": [], "probe": dict(layout.PROBE_DEFAULTS)}
 
 
 class FakeModule(object):
@@ -48,9 +49,9 @@ def test_the_watchdog_gets_the_very_code_the_module_runs(tmp_path):
     assert module.install_engine(files, files.module.params)
     package = tmp_path / "lib" / module.PACKAGE
     source = open(module.render.__file__).read()
-    assert (package / "balance_render.py").read_text() == "# Ansible managed\n" + source
-    assert sorted(os.listdir(str(package))) == sorted(
-        ["__init__.py"] + [engine.__name__.rsplit(".", 1)[1] + ".py" for engine in module.ENGINE])
+    assert (package / "render.py").read_text() == "# Ansible managed\n" + source
+    engine = os.path.dirname(module.render.__file__)
+    assert sorted(os.listdir(str(package))) == sorted(name for name in os.listdir(engine) if name.endswith(".py"))
     assert not module.install_engine(files, files.module.params)
 
 
@@ -89,7 +90,7 @@ def test_the_role_passes_every_probe_setting_to_the_module():
     with open(os.path.join(ROLE, "tasks", "main.yml")) as handle:
         tasks = yaml.safe_load(handle)
     call = [task for task in tasks if "bonded.openvpn.balance_datapath" in task][0]["bonded.openvpn.balance_datapath"]
-    assert sorted(call["probe"]) == sorted(bspec.PROBE_DEFAULTS)
+    assert sorted(call["probe"]) == sorted(layout.PROBE_DEFAULTS)
 
 
 # Whole runs against a stand-in host (balance_host.py): failures injected halfway must
@@ -159,7 +160,7 @@ def test_a_new_bond_that_fails_to_apply_leaves_no_trace(capsys, host):
     result = converge(capsys, host, [_host_side()], rc=1)
     assert "syntax error" in result["msg"]
     assert snapshot(host)[1:] == before[1:] and not (host.root / "etc" / "paris.conf").exists()
-    assert not (host.root / "lib" / module.PACKAGE / "balance_render.py").exists()
+    assert not (host.root / "lib" / module.PACKAGE / "render.py").exists()
     assert FakeSystemd.units.get(WATCHDOG, {}).get("ActiveState") != "active"
 
 

@@ -5,8 +5,8 @@ import copy
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import kernel
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import spec as bspec
 
 from balance_host import FakeKernel, FakeSystemd
 from ipv6_bond import INTERFACES, converge, side, stand_in

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_render as render
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import kernel
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import render
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import spec as bspec
 
 from ipv6_bond import INTERFACES, converge, side as flow_side, stand_in
 

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath as module
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan, host_sides
 
 import balance_host
 from balance_host import FakeSystemd, stand_in

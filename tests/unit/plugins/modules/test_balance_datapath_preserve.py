@@ -6,10 +6,10 @@ import hashlib
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_kernel as kernel
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_render as render
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import kernel
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import render
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import spec as bspec
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan, host_sides
 from ansible_collections.bonded.openvpn.plugins.modules import balance_datapath
 
 from module_run import run_module

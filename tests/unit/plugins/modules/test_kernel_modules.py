@@ -90,7 +90,7 @@ def test_a_loadable_host_loads_with_modprobe(capsys, no_module_support, tmp_path
 def fake_openvpn(tmp_path, recording):
     """An executable that prints an `openvpn --version` recorded in the lab."""
     source = tmp_path / "recorded.txt"
-    outputs = os.path.join(os.path.dirname(__file__), "..", "module_utils", "dco_outputs")
+    outputs = os.path.join(os.path.dirname(__file__), "..", "module_utils", "_host", "dco_outputs")
     with open(os.path.join(outputs, recording)) as handle:
         source.write_text(handle.read())
     binary = tmp_path / "openvpn"

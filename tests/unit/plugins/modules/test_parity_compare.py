@@ -11,8 +11,8 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import parity
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan
+from ansible_collections.bonded.openvpn.plugins.module_utils._verify import parity
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan
 
 CASES = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "test_parity_cases.yml")))
 FINGERPRINTS = {"client": "AA:AA:AA", "server": "BB:BB:BB"}
@@ -65,16 +65,18 @@ def tunnel_entry(role, tunnel):
     }
 
 
-def host_facts(role, tunnels):
+def host_facts(role, tunnels, balance="packet"):
     """A whole healthy tunnel_facts result of one end of bond paris."""
     planned = plan_bond(tunnels)
+    spec = {"balance": balance, "weights": [t["weight"] for t in planned["tunnel_list"]], "flowlet_gap": None,
+            "mptcp": False, "egress_rate": None}
     return {
         "config_dir": CONFIG_DIR,
         "host_fingerprint": FINGERPRINTS[role],
         "problems": [],
         "bonds": {"paris": {
             "name": "paris", "role": role, "count": tunnels, "host_fingerprint": FINGERPRINTS[role],
-            "balance": {"path": "/run/bonded-openvpn/balance/paris.live", "live": list(range(tunnels))},
+            "balance": {"path": "/run/bonded-openvpn/balance/paris.live", "live": list(range(tunnels)), "spec": spec},
             "metrics": None, "mptcp": None,
             "tunnels": [tunnel_entry(role, t) for t in planned["tunnel_list"]],
         }},
@@ -92,7 +94,8 @@ def _walk(root, path):
 
 def apply_case(case):
     tunnels = case.get("tunnels", 3)
-    state = {"client": host_facts("client", tunnels), "server": host_facts("server", tunnels)}
+    balance = "flow" if case.get("plan_pool6") else "packet"
+    state = {"client": host_facts("client", tunnels, balance), "server": host_facts("server", tunnels, balance)}
     healthy = copy.deepcopy(state)
     for path, value in (case.get("set") or {}).items():
         if isinstance(value, str) and value.startswith("@"):

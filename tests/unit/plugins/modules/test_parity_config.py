@@ -6,8 +6,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import instance_config, openvpn_config
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn import instance_config
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn import config as openvpn_config
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan, host_sides
 
 # The server example of docs/layout.md, annotations included.
 LAYOUT_SERVER = """# Ansible managed

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import management
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn import management
 
 GREETING = ">INFO:OpenVPN Management Interface Version 5 -- type 'help' for more info\r\n"
 

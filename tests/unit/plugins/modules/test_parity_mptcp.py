@@ -12,7 +12,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import parity
+from ansible_collections.bonded.openvpn.plugins.module_utils._verify import parity
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_parity
 from test_parity_compare import apply_case
 
@@ -90,6 +90,10 @@ def apply(case):
     client, server, plan = apply_case({"set": case["set"], "plan_tunnels": 3 if case["plan_mptcp"] is not None else None})
     if plan is not None:
         plan["mptcp"] = case["plan_mptcp"]
+        # The specs are as the last run deployed the plan: these cases are about what runs.
+        for end in (client, server):
+            if end.get("bonds"):
+                end["bonds"]["paris"]["balance"]["spec"]["mptcp"] = case["plan_mptcp"]
     return client, server, plan
 
 

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import probe
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import echo as probe
 
 
 def test_checksum_of_a_request_verifies_to_zero():

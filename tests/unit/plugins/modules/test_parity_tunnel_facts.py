@@ -11,7 +11,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.pem import certificate_fingerprint
+from ansible_collections.bonded.openvpn.plugins.module_utils._openvpn.pem import certificate_fingerprint
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_facts
 from test_parity_compare import host_facts, plan_bond, tunnel_entry
 

@@ -2,8 +2,8 @@
 ends, and an uplink whose tunnels are all down is named."""
 import copy
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import parity
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan
+from ansible_collections.bonded.openvpn.plugins.module_utils._verify import parity
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan
 
 from test_parity_compare import FINGERPRINTS, HOSTS, tunnel_entry
 

@@ -7,12 +7,12 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import dco
+from ansible_collections.bonded.openvpn.plugins.module_utils._host import dco
 from test_parity_tunnel_facts import IP_ADDR, SYSTEMCTL_SHOW, gather
 # certificate and host are pytest fixtures: imported to be found, never named in a test body.
 from test_parity_tunnel_facts import certificate, host  # noqa: F401 pylint: disable=unused-import
 
-RECORDED = os.path.join(os.path.dirname(__file__), "..", "module_utils", "dco_outputs", "openvpn-2.6.14-trixie.txt")
+RECORDED = os.path.join(os.path.dirname(__file__), "..", "module_utils", "_host", "dco_outputs", "openvpn-2.6.14-trixie.txt")
 
 
 def tools():

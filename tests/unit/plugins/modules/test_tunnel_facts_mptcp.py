@@ -8,9 +8,9 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_metrics as metrics
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_spec as bspec
-from ansible_collections.bonded.openvpn.plugins.module_utils import balance_steering as steering
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import metrics
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import spec as bspec
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import steering
 from test_parity_tunnel_facts import IP_ADDR, SYSTEMCTL_SHOW, gather
 # certificate and host are pytest fixtures: imported to be found, never named in a test body.
 from test_parity_tunnel_facts import certificate, host  # noqa: F401 pylint: disable=unused-import

@@ -9,11 +9,12 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan, host_sides
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_instances
 
 from module_run import run_module
 
+from instance_tree import make_tree
 from systemd_fake import RecordingSystemd
 
 GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -21,13 +22,7 @@ GROUP = grp.getgrgid(os.getgid()).gr_name
 
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
-    RecordingSystemd.install(monkeypatch, tunnel_instances)
-    monkeypatch.setattr(os, "chown", lambda *args: None)
-    (tmp_path / "identity").mkdir()
-    (tmp_path / "identity" / "host.crt").write_text("not checked here\n")
-    (tmp_path / "bonds" / "lab").mkdir(parents=True)
-    (tmp_path / "bonds" / "lab" / "tls-crypt.key").write_text("server key\n")
-    return tmp_path
+    return make_tree(tmp_path, monkeypatch, {"lab": "server key\n"})
 
 
 def sides(tunnels, server_address="s"):

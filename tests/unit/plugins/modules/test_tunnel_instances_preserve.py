@@ -7,11 +7,12 @@ import os
 
 import pytest
 
-from ansible_collections.bonded.openvpn.plugins.module_utils.plan import build_plan, host_sides
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan, host_sides
 from ansible_collections.bonded.openvpn.plugins.modules import tunnel_instances
 
 from module_run import run_module
 
+from instance_tree import make_tree
 from systemd_fake import RecordingSystemd
 
 GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -26,14 +27,7 @@ def hub_sides(berlin_tunnels=2, paris_tunnels=2):
 
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
-    RecordingSystemd.install(monkeypatch, tunnel_instances)
-    monkeypatch.setattr(os, "chown", lambda *args: None)
-    (tmp_path / "identity").mkdir()
-    (tmp_path / "identity" / "host.crt").write_text("not checked here\n")
-    for bond in ("paris", "berlin"):
-        (tmp_path / "bonds" / bond).mkdir(parents=True)
-        (tmp_path / "bonds" / bond / "tls-crypt.key").write_text("%s key\n" % bond)
-    return tmp_path
+    return make_tree(tmp_path, monkeypatch, dict((bond, "%s key\n" % bond) for bond in ("paris", "berlin")))
 
 
 def run(capsys, tree, sides, check=False, preserve=None, fingerprints=None):
