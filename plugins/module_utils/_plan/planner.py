@@ -22,6 +22,7 @@ __metaclass__ = type
 from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
 from ansible_collections.bonded.openvpn.plugins.module_utils._plan import cross
 from ansible_collections.bonded.openvpn.plugins.module_utils._net import family
+from ansible_collections.bonded.openvpn.plugins.module_utils._net import reserved
 from ansible_collections.bonded.openvpn.plugins.module_utils._plan import rules
 from ansible_collections.bonded.openvpn.plugins.module_utils._net import shapes
 from ansible_collections.bonded.openvpn.plugins.module_utils._plan import underlay
@@ -64,6 +65,11 @@ def _parse_pool(pool):
     if problem or prefix > BLOCK_PREFIX:
         raise PlanError(["bonded_openvpn_pool: %r must be an IPv4 network of /%d or larger, without host bits"
                          % (pool, BLOCK_PREFIX)])
+    if reserved.overlap(shapes.Net(first, prefix)):
+        raise PlanError(["bonded_openvpn_pool: %s overlaps %s (%s), where no host can hold a bond's addresses: "
+                         "choose a private range such as %s" % ((shapes.Net(first, prefix),)
+                                                                + reserved.overlap(shapes.Net(first, prefix))
+                                                                + (DEFAULT_POOL,))])
     return shapes.Net(first, prefix)
 
 
@@ -76,6 +82,10 @@ def _parse_pool6(pool6):
     if problem or prefix > BLOCK6_PREFIX - 8:
         return PlanError(["bonded_openvpn_pool6: %r must be an IPv6 network of /%d or larger (a /64 for each bond "
                           "id 0..255), without host bits" % (pool6, BLOCK6_PREFIX - 8)])
+    if reserved.overlap(shapes.Net(first, prefix)):
+        return PlanError(["bonded_openvpn_pool6: %s overlaps %s (%s), where no host can hold a bond's addresses: "
+                          "choose a unique local range (fd00::/8) such as fd00:0:0:ff00::/56"
+                          % ((shapes.Net(first, prefix),) + reserved.overlap(shapes.Net(first, prefix)))])
     return shapes.Net(first, prefix)
 
 

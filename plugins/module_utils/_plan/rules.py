@@ -13,6 +13,7 @@ __metaclass__ = type
 import math
 
 from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
+from ansible_collections.bonded.openvpn.plugins.module_utils._net import reserved
 from ansible_collections.bonded.openvpn.plugins.module_utils._net import shapes
 
 MAX_TUNNELS = layout.MAX_TUNNELS
@@ -203,6 +204,9 @@ def parse_networks(field, value):
             errors.append("field '%s': %s is broader than /%d; a bond carries private networks, not the "
                           "default route or its halves: list the networks behind the host"
                           % (field, shapes.Net(first, prefix), _min_prefix(shapes.Net(first, prefix))))
+        elif reserved.overlap(shapes.Net(first, prefix)):
+            errors.append("field '%s': %s overlaps %s (%s), which no tunnel can carry: list the networks behind "
+                          "the host" % ((field, shapes.Net(first, prefix)) + reserved.overlap(shapes.Net(first, prefix))))
         elif shapes.Net(first, prefix) in networks:
             errors.append("field '%s': %s is listed twice; list each network once"
                           % (field, shapes.Net(first, prefix)))

@@ -2,6 +2,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.bonded.openvpn.plugins.filter import bond_sides as sides_module
+from ansible_collections.bonded.openvpn.plugins.filter import probe_problems as probe_module
 from ansible_collections.bonded.openvpn.plugins.filter.bond_plan import FilterModule, bond_plan
 from ansible_collections.bonded.openvpn.plugins.filter.bond_sides import bond_sides
 
@@ -15,6 +16,7 @@ HOSTVARS = {"hq": {"ansible_host": "198.51.100.7"}, "paris1": {}, "berlin1": {}}
 def test_the_filters_are_registered():
     assert set(FilterModule().filters()) == {"bond_plan"}
     assert set(sides_module.FilterModule().filters()) == {"bond_sides", "host_sides"}
+    assert set(probe_module.FilterModule().filters()) == {"probe_problems"}
 
 
 def test_a_client_dials_the_servers_ansible_host_or_its_name():
@@ -73,3 +75,14 @@ def test_the_layout_filter_answers_a_layout_name_and_refuses_others():
     assert layout("watchdog_unit") == host_layout.WATCHDOG_UNIT
     with pytest.raises(AnsibleFilterError, match="'nowhere' is not a name of the layout"):
         layout("nowhere")
+
+
+def test_probe_settings_are_checked_as_the_watchdog_would_on_the_host():
+    problems = probe_module.probe_problems
+    assert problems({}) == []
+    assert problems({"bonded_openvpn_balance_probe_interval": "2.5", "bonded_openvpn_balance_probes": 10}) == []
+    found = problems({"bonded_openvpn_balance_probe_interval": 0.01, "bonded_openvpn_balance_probes": "many"})
+    assert len(found) == 2
+    assert "bonded_openvpn_balance_probe_interval" in found[0] and "0.1 to 10.0" in found[0]
+    assert "bonded_openvpn_balance_probes" in found[1] and "'many'" in found[1]
+    assert problems({"bonded_openvpn_balance_loss_threshold": float("nan")}) != []
