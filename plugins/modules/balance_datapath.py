@@ -29,7 +29,7 @@ description:
     address, so conntrack's one NAT mapping per flow is right whatever tunnel a packet takes.
     C(snat6) does the same for IPv6 (NAT66, to the IPv6 bundle address, in the C(ip6) table).
   - Writes one spec per bond (C(<config_dir>/<bond>.conf)) and installs the watchdog's code
-    (the module's own C(balance_*) module_utils) under O(lib_dir); the watchdog rebuilds the
+    (the collection's C(_engine) module_utils, whole, the code this module runs) under O(lib_dir); the watchdog rebuilds the
     whole data path from the spec at boot and keeps dead tunnels out of it.
   - Removes everything of bonds that no longer name this host, and of tunnels beyond a
     lowered N. The cost does not grow with the number of tunnels or bonds - three kernel

@@ -2,7 +2,7 @@
 """How a bond with ``mptcp`` uses its tunnels: MPTCP connections and their subflows.
 
 The relays of the two gateways talk MPTCP to each other's SOCKS port on the bundle
-addresses (balance_spec.MPTCP_SOCKS_PORT). Each connection starts with one subflow from
+addresses (layout.MPTCP_SOCKS_PORT). Each connection starts with one subflow from
 bundle to bundle, which no tunnel can be credited with (the "bundle" subflow), and the
 path manager adds one subflow per tunnel from its transfer address. Subflows are ordinary
 TCP sockets in ``/proc/net/tcp``; as each gateway sees them:

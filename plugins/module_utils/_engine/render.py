@@ -2,7 +2,7 @@
 """What the data path of a bond should be, given which tunnels are live and which tunnel
 interfaces are up: the bundle address, policy rules, routes and the nftables table.
 
-Pure functions over the spec (see balance_spec); nothing here reads or changes the host.
+Pure functions over the spec (see spec.py); nothing here reads or changes the host.
 Standard library only: also installed on the host for the watchdog.
 """
 from __future__ import absolute_import, division, print_function

@@ -443,7 +443,7 @@ class Watchdog(object):
 
 def reconnect_riders(spec, rules_added, reconnector=reconnect):
     """``[(uplink, tunnel index, problem or None)]``: each client tunnel whose uplink's rule
-    is among ``rules_added`` told to reconnect through it (balance_spec.riders_of), in any
+    is among ``rules_added`` told to reconnect through it (spec.riders_of), in any
     state. Shared by the watchdog and the balance_datapath module."""
     return [(uplink, index, reconnector(path, force=True)[1])
             for uplink, index, path in bspec.riders_of(spec, rules_added)]

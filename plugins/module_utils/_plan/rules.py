@@ -185,7 +185,7 @@ def check_flowlet_gap(gap, balance):
 
 
 def parse_networks(field, value):
-    """Returns (networks, errors); networks are plan_shapes.Net (IPv4 or IPv6), each listed once."""
+    """Returns (networks, errors); networks are shapes.Net (IPv4 or IPv6), each listed once."""
     if not isinstance(value, list):
         return [], ["field '%s': must be a list of CIDRs, got %r" % (field, value)]
     networks, errors = [], []
