@@ -3,6 +3,7 @@ written by lab/ee/lock.py), and every pip install of its build keeps to that loc
 import copy
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 
@@ -105,3 +106,12 @@ def test_the_docs_table_of_pins_is_written_from_the_lock():
     result = subprocess.run([sys.executable, os.path.join(ROOT, "lab", "ee", "lock.py"), "--check-doc"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_doc_states_no_locked_version_outside_the_written_table():
+    with open(lock.DOC) as handle:
+        text = handle.read()
+    prose = text[:text.index(lock.BEGIN)] + text[text.index(lock.END):]
+    for name, pin in lock.read_lock().items():
+        copied = re.search(r"\b%s\W{1,3}%s\b" % (re.escape(name), re.escape(pin[0])), prose, re.IGNORECASE)
+        assert not copied, "docs/execution-environment.md copies %r by hand; the table has it" % copied.group(0)
