@@ -7,7 +7,7 @@ STAGE := lab/stage
 
 # The lab images build (mostly downloads and unpacking) while the checks that need no
 # container run; each stage's output is printed whole when it ends (--output-sync).
-# The execution environment (make ee, about 9 min) runs beside molecule-oldest then the
+# The execution environment (make ee, 5-9 min) runs beside molecule-oldest then the
 # uplinks gate (about 3 + 4 min), so that line takes about as long as ee alone.
 test:
 	@$(MAKE) --no-print-directory --output-sync=target -j2 image checks
