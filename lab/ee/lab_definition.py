@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the lab's variant of execution-environment.yml and prints the pip requirements
-it installs (ansible-core, ansible-runner): lab/ee/lab_definition.py OUT WHEELS TARBALL.
+"""Writes the lab's variant of execution-environment.yml: lab/ee/lab_definition.py OUT WHEELS TARBALL.
 
 The committed definition is what a user builds (a registry's Debian image, the collection
 from Galaxy, PyPI). The lab has none of them: the base is the lab image (EE_BASE_IMAGE at
@@ -37,7 +36,6 @@ def main(out, wheels, tarball):
     with open(out, "w") as handle:
         handle.write("# Written by lab/ee/lab_definition.py from execution-environment.yml; do not edit.\n")
         yaml.safe_dump(definition, handle, sort_keys=False)
-    print(" ".join(definition["dependencies"][name]["package_pip"] for name in ("ansible_core", "ansible_runner")))
 
 
 if __name__ == "__main__":
