@@ -3,7 +3,7 @@ SCENARIOS ?= scale datapath datapath_flow underlay6 fleet bo-trixie-dual
 RUN := lab/run
 STAGE := lab/stage
 
-.PHONY: test checks bootstrap image lint unit sanity matrix molecule molecule-oldest links-gate uplinks-gate demo demo-clean build bench bench-links ee bench-fleet
+.PHONY: test checks bootstrap image lint unit sanity matrix monitoring monitoring-gate molecule molecule-oldest links-gate uplinks-gate demo demo-clean build bench bench-links ee bench-fleet
 
 # The lab images build (mostly downloads and unpacking) while the checks that need no
 # container run; each stage's output is printed whole when it ends (--output-sync).
@@ -13,7 +13,7 @@ test:
 	@$(MAKE) --no-print-directory --output-sync=target -j2 molecule-oldest uplinks-gate
 	@$(MAKE) --no-print-directory links-gate
 
-checks: lint unit sanity matrix
+checks: lint unit sanity matrix monitoring
 
 bootstrap:
 	@$(STAGE) bootstrap lab/bootstrap
@@ -27,6 +27,12 @@ lint: bootstrap
 
 unit: bootstrap
 	$(STAGE) unit $(RUN) pytest -q tests/unit
+
+# The shipped Prometheus rules (monitoring/prometheus): promtool's syntax check, then its unit
+# tests, where every alert fires on one input and stays silent on another.
+monitoring: bootstrap
+	$(STAGE) monitoring $(RUN) sh -c 'promtool check rules monitoring/prometheus/*.rules.yml \
+		&& promtool test rules monitoring/prometheus/tests/*.test.yml'
 
 # ansible-test sanity as a collection reviewer runs it, then antsibull-docs (lab/sanity).
 sanity: bootstrap
