@@ -3,19 +3,21 @@ SCENARIOS ?= scale datapath datapath_flow underlay6 fleet bo-trixie-dual
 RUN := lab/run
 STAGE := lab/stage
 
-.PHONY: test checks bootstrap image lint unit sanity matrix molecule molecule-oldest links-gate uplinks-gate demo demo-clean build bench bench-links ee bench-fleet
+.PHONY: test checks bootstrap image lint unit sanity matrix monitoring monitoring-gate molecule molecule-oldest links-gate uplinks-gate demo demo-clean build bench bench-links ee bench-fleet
 
 # The lab images build (mostly downloads and unpacking) while the checks that need no
 # container run; each stage's output is printed whole when it ends (--output-sync).
-# The execution environment (make ee, 5-9 min) runs beside molecule-oldest then the
-# uplinks gate (about 3 + 4 min), so that line takes about as long as ee alone.
+# The Molecule scenarios time failovers and shares, so they run alone. The execution
+# environment (make ee, 5-9 min), molecule-oldest (no timing), the uplinks gate (loose
+# bounds) and the monitoring gate (bounds from Prometheus's clock, not from throughput)
+# share the next line, two at a time.
 test:
 	@$(MAKE) --no-print-directory --output-sync=target -j2 image checks
 	@$(MAKE) --no-print-directory molecule
-	@$(MAKE) --no-print-directory --output-sync=target -j2 ee molecule-oldest uplinks-gate
+	@$(MAKE) --no-print-directory --output-sync=target -j2 ee molecule-oldest uplinks-gate monitoring-gate
 	@$(MAKE) --no-print-directory links-gate
 
-checks: lint unit sanity matrix
+checks: lint unit sanity matrix monitoring
 
 bootstrap:
 	@$(STAGE) bootstrap lab/bootstrap
@@ -29,6 +31,12 @@ lint: bootstrap
 
 unit: bootstrap
 	$(STAGE) unit $(RUN) pytest -q tests/unit
+
+# The shipped Prometheus rules (monitoring/prometheus): promtool's syntax check, then its unit
+# tests, where every alert fires on one input and stays silent on another.
+monitoring: bootstrap
+	$(STAGE) monitoring $(RUN) sh -c 'promtool check rules monitoring/prometheus/*.rules.yml \
+		&& promtool test rules monitoring/prometheus/tests/*.test.yml'
 
 # ansible-test sanity as a collection reviewer runs it, then antsibull-docs (lab/sanity).
 sanity: bootstrap
@@ -50,10 +58,17 @@ molecule: image
 	done
 
 # One bond over three uplinks of a capacity (lab/gate/uplinks, about 6 min): what it adds up to,
-# failover, and convergence. Its bounds are loose enough to run beside molecule-oldest
-# (Ansible on the oldest core, no timing), which saves CI the minutes of running it alone.
+# failover, and convergence. Its bounds are loose enough to run beside molecule-oldest, the
+# execution environment or the monitoring gate, which saves CI the minutes of running it alone.
 uplinks-gate: image
 	$(STAGE) uplinks-gate $(RUN) lab/gate/uplinks
+
+# The shipped rules and dashboard on a real Prometheus scraping a real bond through Debian's node
+# exporter (lab/gate/monitoring, about 6-7 min, most of it the tunnel alert's real for: of 3 min):
+# alerts pending, firing and resolved, every panel's query answered. Its bounds are Prometheus's
+# (for: + 2 scrape intervals), not throughput, so it can share a line with the other gates.
+monitoring-gate: image
+	$(STAGE) monitoring-gate $(RUN) lab/gate/monitoring
 
 # Ratios a bond must reach when its tunnels ride capped links (lab/gate/links, about 4-5 min).
 links-gate: image
