@@ -1,7 +1,6 @@
 """The monitoring the collection ships (monitoring/): the dashboard is what its generator
 writes, and reads only series that exist; every alert is shaped for an ops team and has a
 promtool test that fires and one that does not (promtool itself runs them: make monitoring)."""
-import glob
 import json
 import os
 import re
@@ -18,7 +17,6 @@ DASHBOARD = os.path.join(ROOT, "monitoring", "grafana", "bonded_openvpn.json")
 # node_exporter's own series that the rules read (its textfile collector).
 NODE_EXPORTER = {"node_textfile_mtime_seconds"}
 # A metric family in the watchdog's source: ("bonded_openvpn_...", "gauge" or "counter", help).
-FAMILY = re.compile(r'\(\s*"(bonded_openvpn_[a-z_]+)",\s*"(?:gauge|counter)"')
 NAME = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b")
 PROMQL_WORDS = {"by", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "sum", "count",
                 "max", "min", "avg", "increase", "rate", "time", "label_replace", "instance", "bond", "uplink",
@@ -31,13 +29,9 @@ def load(path):
 
 
 def watchdog_families():
-    """The families the watchdog writes, read from the collection's source wherever its module
-    lives (plugins/module_utils is being reorganised into private packages)."""
-    found = set()
-    for path in glob.glob(os.path.join(ROOT, "plugins", "**", "*.py"), recursive=True):
-        with open(path) as handle:
-            found.update(FAMILY.findall(handle.read()))
-    return found
+    """The families the watchdog writes, as its metrics module declares them."""
+    from ansible_collections.bonded.openvpn.plugins.module_utils._engine import metrics
+    return set(name for name, dummy, dummy in metrics.HELP + metrics.MPTCP_HELP)
 
 
 def records():
