@@ -1,20 +1,8 @@
 """What lab/ee/prove reads in an AWX job's events (lab/ee/awx_job.py): the recap, the tasks,
 and any warning, wherever ansible printed it."""
-import importlib.util
-import os
+import lab_ee
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def _lab_ee(name):
-    """A script of lab/ee, loaded from its file (lab/ee is no package)."""
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "lab", "ee", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-awx_job = _lab_ee("awx_job")
+awx_job = lab_ee.load("awx_job")
 
 TASK = {"name": "bonded.openvpn.bonded_openvpn_install : Install OpenVPN", "task": "Install OpenVPN",
         "task_uuid": "t1", "resolved_action": "ansible.builtin.apt"}

@@ -1,7 +1,6 @@
 """The execution environment pins every Python package it installs (constraints-ee.txt,
 written by lab/ee/lock.py), and every pip install of its build keeps to that lock."""
 import copy
-import importlib.util
 import os
 import re
 import subprocess
@@ -10,18 +9,12 @@ import sys
 import pytest
 import yaml
 
+import lab_ee
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def _lab_ee(name):
-    """A script of lab/ee, loaded from its file (lab/ee is no package)."""
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "lab", "ee", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lock = _lab_ee("lock")
+lock = lab_ee.load("lock")
 
 
 def definition():
