@@ -9,8 +9,11 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout as host_layout
 
 
-def layout(name):
+def layout(name=None):
+    """The value of ``name``, or every name and value (a mapping) when ``name`` is none."""
     values = host_layout.public()
+    if name is None:
+        return values
     if name not in values:
         raise AnsibleFilterError("bonded.openvpn.layout: %r is not a name of the layout; known are %s"
                                  % (name, ", ".join(sorted(values))))

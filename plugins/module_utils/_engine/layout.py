@@ -142,7 +142,18 @@ def instance_run_dir(bond, index, run_dir=RUN_DIR):
     return "%s/%s" % (run_dir, instance(bond, index))
 
 
+def _plain(value):
+    """``value`` as data a playbook can hold: tuples as lists, a kind (int, float) by its name."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return dict((key, _plain(item)) for key, item in value.items())
+    return value
+
+
 def public():
-    """{name: value} of every constant here (the bonded.openvpn.layout filter's answer)."""
-    return dict((name.lower(), value) for name, value in globals().items()
+    """{name: value} of every constant here, as plain data (the bonded.openvpn.layout filter's answer)."""
+    return dict((name.lower(), _plain(value)) for name, value in globals().items()
                 if name.isupper() and not name.startswith("_"))

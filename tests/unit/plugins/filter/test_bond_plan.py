@@ -75,6 +75,10 @@ def test_the_layout_filter_answers_a_layout_name_and_refuses_others():
     assert layout("watchdog_unit") == host_layout.WATCHDOG_UNIT
     with pytest.raises(AnsibleFilterError, match="'nowhere' is not a name of the layout"):
         layout("nowhere")
+    every = layout(None)
+    assert every["config_dir"] == host_layout.CONFIG_DIR
+    # Plain data a playbook can keep as a fact: kinds by name, tuples as lists.
+    assert every["probe_limits"]["probes"][:3] == ["int", 1, 50] and every["balance_modes"] == ["packet", "flow", "flowlet"]
 
 
 def test_probe_settings_are_checked_as_the_watchdog_would_on_the_host():
