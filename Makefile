@@ -5,16 +5,16 @@ STAGE := lab/stage
 
 .PHONY: test checks bootstrap image lint unit sanity matrix monitoring monitoring-gate molecule molecule-oldest links-gate uplinks-gate demo demo-clean build bench bench-links ee bench-fleet
 
-# The lab images build (mostly downloads and unpacking) while the checks that need no
-# container run; each stage's output is printed whole when it ends (--output-sync).
-# The Molecule scenarios time failovers and shares, so they run alone. The execution
-# environment (make ee, 5-9 min), molecule-oldest (no timing), the uplinks gate (loose
-# bounds) and the monitoring gate (bounds from Prometheus's clock, not from throughput)
-# share the next line, two at a time.
+# The lab images build (mostly downloads and unpacking) and then the execution environment
+# (make ee, 5-9 min, no timing) while the checks that need no container run; each stage's
+# output is printed whole when it ends (--output-sync). The Molecule scenarios time failovers
+# and shares, so they run alone. molecule-oldest (no timing), the uplinks gate (loose bounds)
+# and the monitoring gate (bounds from Prometheus's clock, not from throughput) share the next
+# line, two at a time.
 test:
-	@$(MAKE) --no-print-directory --output-sync=target -j2 image checks
+	@$(MAKE) --no-print-directory --output-sync=target -j2 ee checks
 	@$(MAKE) --no-print-directory molecule
-	@$(MAKE) --no-print-directory --output-sync=target -j2 ee molecule-oldest uplinks-gate monitoring-gate
+	@$(MAKE) --no-print-directory --output-sync=target -j2 molecule-oldest uplinks-gate monitoring-gate
 	@$(MAKE) --no-print-directory links-gate
 
 checks: lint unit sanity matrix monitoring

@@ -5,6 +5,7 @@ bench/links prints the figures to compare with the issue's targets."""
 import json
 import time
 
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout
 from lablib import bondlab, links, outage
 from lablib.podman import exec_in
 
@@ -17,7 +18,7 @@ WHILE_OUT, ONCE_BACK = 0.5, 0.6
 BOND = bondlab.BOND
 # The server's bundle address: bond id 1 in the default pool.
 SERVER_BUNDLE = "10.255.1.254"
-RELAY_UNITS = ["bonded-openvpn-relay@%s.service" % BOND, "bonded-openvpn-socks@%s.service" % BOND]
+RELAY_UNITS = [layout.RELAY_UNIT % BOND, layout.SOCKS_UNIT % BOND]
 
 
 def run(lab, gate, measure, deploy, link, unequal, packet_eight):
@@ -108,7 +109,7 @@ def reverse(lab, gate, total):
     if runs[0] < ONE_FLOW_EQUAL * total:
         runs.append(_reverse_run(lab))
     mbps = max(runs)
-    relayed = exec_in(lab.server, ["journalctl", "-u", "bonded-openvpn-relay@%s" % BOND, "--no-pager", "-o", "cat"],
+    relayed = exec_in(lab.server, ["journalctl", "-u", layout.RELAY_UNIT % BOND, "--no-pager", "-o", "cat"],
                       check=False).stdout
     seen = "%s.10:" % lab.lan_b in relayed and "accepted" in relayed
     gate.check("mptcp, the other way", mbps >= ONE_FLOW_EQUAL * total and seen,
@@ -169,7 +170,7 @@ def leftovers(lab):
             state = exec_in(gateway, ["systemctl", "is-active", unit], check=False).stdout.strip()
             if state != "inactive":
                 found.append("%s: %s is %s" % (gateway, unit, state))
-        files = exec_in(gateway, ["ls", "/etc/openvpn/bonded/balance"]).stdout.split()
+        files = exec_in(gateway, ["ls", layout.BALANCE_CONFIG_DIR]).stdout.split()
         stray = [name for name in files if name.endswith((".relay", ".redsocks"))]
         if stray:
             found.append("%s: files %s" % (gateway, stray))

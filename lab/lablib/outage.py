@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import time
 
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine import layout, metrics
 from lablib import bondlab
 from lablib.podman import exec_in
 
@@ -38,7 +39,7 @@ def kill_during_transfer(lab, tunnel, seconds=30, kill_at=8.0, down_for=10.0):
     taking the tunnel out and putting it back, ``error`` (iperf3's, e.g. a reset), the
     medians before the kill, while the tunnel was out, and once it was back, and
     ``late_metrics``: the client watchdog's metrics JSON 3 s before the end."""
-    unit = "bonded-openvpn@%s-%d.service" % (bondlab.BOND, tunnel)
+    unit = layout.INSTANCE_UNIT % ("%s-%d" % (bondlab.BOND, tunnel))
     started = time.time()
     iperf = subprocess.Popen(
         ["podman", "exec", lab.sender, "iperf3", "--client", lab.lan_b + ".10", "--time", str(seconds),
@@ -53,7 +54,7 @@ def kill_during_transfer(lab, tunnel, seconds=30, kill_at=8.0, down_for=10.0):
     exec_in(lab.client, ["systemctl", "start", unit])
     # The watchdog's figures near the end, while the connection is still open.
     time.sleep(max(0.0, started + seconds - 3 - time.time()))
-    late_metrics = exec_in(lab.client, ["cat", "/run/bonded-openvpn/balance/%s.metrics.json" % bondlab.BOND],
+    late_metrics = exec_in(lab.client, ["cat", metrics.json_path(bondlab.BOND, layout.BALANCE_RUN_DIR)],
                            check=False).stdout
     out, err = iperf.communicate(timeout=seconds + 60)
     try:

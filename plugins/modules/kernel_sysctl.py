@@ -43,6 +43,7 @@ options:
     description:
       - The C(sysctl.d) file that persists every sysctl; omit it to change only the running
         kernel.
+      - Its directory is made (C(0755)) when missing, as on a minimal Debian 13 host without procps.
     type: path
   header:
     description: Comment lines written at the top of O(path) (each must start with C(#)).
@@ -245,10 +246,7 @@ def read_file(path):
 
 
 def write_file(module, path, content):
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        module.fail_json(msg="cannot persist sysctls: directory %s does not exist" % directory)
-    write_atomic(module, path, to_bytes(content), FILE_MODE)
+    write_atomic(module, path, to_bytes(content), FILE_MODE, dir_mode=0o755)
 
 
 def how_to_fix(name, entry, container):

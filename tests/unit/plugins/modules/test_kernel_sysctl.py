@@ -168,3 +168,11 @@ def test_the_persisted_file_is_world_readable_whatever_the_umask_and_leaves_no_t
         os.umask(old_umask)
     assert code == 0 and oct(os.stat(str(host["file"])).st_mode & 0o777) == oct(0o644)
     assert sorted(os.listdir(str(host["file"].parent))) == ["60-bonded-openvpn.conf", "proc_sys"]
+
+
+def test_a_missing_sysctl_directory_is_made_as_on_a_minimal_debian_13(capsys, host, tmp_path):
+    target = tmp_path / "etc" / "sysctl.d" / "60-bonded-openvpn.conf"
+    code, result = run(capsys, host, path=str(target))
+    assert code == 0 and result["changed"] is True
+    assert "net.ipv4.ip_forward = 1\n" in target.read_text()
+    assert oct(os.stat(str(target.parent)).st_mode & 0o777) == "0o755"
