@@ -23,4 +23,3 @@ def openvpn_version_text(module, binary="openvpn"):
     # Older OpenVPN releases exit 1 after printing their version: only the text counts.
     dummy, out, err = module.run_command([path, "--version"], environ_update={"LC_ALL": "C"})
     return out or err
-
