@@ -34,6 +34,9 @@ OUT_IN = {"0": model.ValueMappingResult(text="out", color="red", index=0),
           "1": model.ValueMappingResult(text="in", color="green", index=1)}
 DOWN_UP = {"0": model.ValueMappingResult(text="down", color="red", index=0),
            "1": model.ValueMappingResult(text="up", color="green", index=1)}
+# Userspace is not a fault (a host without the module can do no better): blue, not red.
+OFF_ON = {"0": model.ValueMappingResult(text="off", color="blue", index=0),
+          "1": model.ValueMappingResult(text="on", color="green", index=1)}
 
 
 def query(expr, legend, ref):
@@ -119,10 +122,21 @@ def paths_row():
     ]
 
 
+def offload_row():
+    return [
+        states("Data channel offload", "Whether each end could run the bond's tunnels with DCO (OpenVPN built with "
+               "it, the kernel module it needs, no option that turns it off), and whether each tunnel does (a DCO "
+               "device) or runs in userspace (tun). BondedOpenVPNTunnelDcoInactive fires on tun where DCO is "
+               "available.",
+               [("bonded_openvpn_dco_available{%s}" % SELECT, "{{instance}} available"),
+                ("bonded_openvpn_tunnel_dco{%s}" % SELECT, "{{instance}} tunnel {{tunnel}}")], OFF_ON, width=24),
+    ]
+
+
 def build():
     board = (dash.Dashboard("bonded.openvpn bond").uid(UID).tags(["bonded-openvpn", "openvpn"])
              .description("One bond of bonded.openvpn, both ends: tunnels in rotation, traffic, probe quality, "
-                          "uplinks, MPTCP subflows and the watchdog's events (docs/monitoring.md).")
+                          "uplinks, MPTCP subflows, data channel offload and the watchdog's events (docs/monitoring.md).")
              .refresh("30s").time("now-1h", "now").timezone("browser")
              .with_variable(dash.DatasourceVariable("datasource").label("Prometheus").type("prometheus"))
              .with_variable(dash.QueryVariable("bond").label("Bond").datasource(DATASOURCE)
@@ -133,7 +147,7 @@ def build():
                             .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED).multi(True).include_all(True)
                             .all_value(".*")))
     for title, panels in (("Rotation", rotation_row()), ("Traffic", traffic_row()), ("Probes", quality_row()),
-                          ("Uplinks and MPTCP", paths_row())):
+                          ("Uplinks and MPTCP", paths_row()), ("Offload", offload_row())):
         board = board.with_row(dash.Row(title))
         for panel in panels:
             board = board.with_panel(panel)

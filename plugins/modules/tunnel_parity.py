@@ -110,6 +110,14 @@ ok:
   returned: always
   type: bool
   sample: false
+settling:
+  description:
+    - True when every mismatch is one the watchdogs heal by themselves within a round or two (V(balance_live), the
+      live sets differ), so a caller may read the ends again before calling it; false when there is none or any
+      other. C(playbooks/verify.yml) waits for such bonds, up to C(bonded_openvpn_verify_settle_timeout) seconds.
+  returned: always
+  type: bool
+  sample: false
 mismatches:
   description: Every mismatch found, bond-level ones first, then by tunnel, then each uplink none of whose tunnels is connected.
   returned: always
@@ -214,6 +222,7 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bonded.openvpn.plugins.module_utils._verify import parity
+from ansible_collections.bonded.openvpn.plugins.module_utils._verify import settle
 
 
 def run(params):
@@ -223,6 +232,7 @@ def run(params):
         "changed": False,
         "bond": params["bond"],
         "ok": not mismatches,
+        "settling": settle.settling(mismatches),
         "mismatches": mismatches,
         "messages": [parity.describe(m) for m in mismatches],
         "table": rows,

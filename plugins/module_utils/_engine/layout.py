@@ -138,6 +138,11 @@ def uplink_priority(bond_id, position):
     return UPLINK_PRIORITY_BASE + UPLINK_PRIORITY_STRIDE * bond_id + position
 
 
+def instance_config(instance_name, config_dir=CONFIG_DIR):
+    """An OpenVPN instance's config file (``instance_name``: instance())."""
+    return "%s/instances/%s.conf" % (config_dir, instance_name)
+
+
 def instance_run_dir(bond, index, run_dir=RUN_DIR):
     return "%s/%s" % (run_dir, instance(bond, index))
 

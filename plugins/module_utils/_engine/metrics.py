@@ -38,6 +38,11 @@ HELP = (
      "Times the tunnel left or returned to rotation, by reason, since the watchdog started."),
     ("bonded_openvpn_uplink_up", "gauge", "1 when the client's uplink has carrier (bonds with uplinks)."),
     ("bonded_openvpn_tunnel_uplink_info", "gauge", "The uplink a tunnel rides (always 1; bonds with uplinks)."),
+    ("bonded_openvpn_dco_available", "gauge",
+     "1 when this host can run the bond's tunnels with DCO: OpenVPN built with it, the kernel module it needs, "
+     "no instance option that turns it off."),
+    ("bonded_openvpn_tunnel_dco", "gauge", "1 when the tunnel's OpenVPN runs with data channel offload (a DCO device), "
+                                           "0 on a tun device; no sample while the interface is absent."),
 )
 # Only in the file of a bond with mptcp: a bond without it keeps exactly the families above.
 MPTCP_HELP = (
@@ -70,9 +75,10 @@ def interface_counters(interface, root=SYS_NET):
     return found
 
 
-def collect(spec, alive, rotation, quality, now, counters=interface_counters, uplinks_up=None, mptcp=None):
+def collect(spec, alive, rotation, quality, now, counters=interface_counters, uplinks_up=None, mptcp=None, dco=None):
     """The figures of one bond: ``{"bond", "role", "balance", "tunnels": [...], "uplinks":
-    [...]}``; ``uplinks_up``: {uplink name: has carrier}, as the watchdog last read it.
+    [...], "dco_available"}``; ``uplinks_up``: {uplink name: has carrier}, as the watchdog last
+    read it; ``dco``: dco.read_bond's result (None: unknown, and so is every DCO figure).
     A bond with mptcp also has ``"mptcp": {"connections", "bundle_subflows"}`` and
     ``mptcp_subflows`` in each tunnel's row, from ``mptcp`` (mptcp_sockets.read's
     figures; None: could not be read, and every one of them is None)."""
@@ -86,13 +92,14 @@ def collect(spec, alive, rotation, quality, now, counters=interface_counters, up
                                 "count": quality.transitions.get((index, direction, reason), 0)}
                                for direction, reason in steering.REASONS]}
         row.update(counters(tunnel["interface"]))
+        row["dco"] = dco["tunnels"].get(index) if dco else None
         if spec.get("mptcp"):
             row["mptcp_subflows"] = mptcp["subflows"].get(index, 0) if mptcp else None
         tunnels.append(row)
     uplinks = [{"name": uplink["name"], "interface": uplink["interface"], "tunnels": list(uplink["tunnels"]),
                 "up": (uplinks_up or {}).get(uplink["name"])} for uplink in spec.get("uplinks") or []]
     figures = {"bond": spec["bond"], "role": spec["role"], "balance": spec["balance"], "tunnels": tunnels,
-               "uplinks": uplinks}
+               "uplinks": uplinks, "dco_available": dco["available"] if dco else None}
     if spec.get("mptcp"):
         figures["mptcp"] = dict((key, mptcp[key] if mptcp else None) for key in ("connections", "bundle_subflows"))
     return figures
@@ -119,6 +126,8 @@ def render(figures):
     samples = dict((name, []) for name, _kind, _help in families)
     samples["bonded_openvpn_bond_info"].append(
         (_labels(bond=bond, role=figures["role"], balance=figures["balance"]), 1))
+    if figures.get("dco_available") is not None:
+        samples["bonded_openvpn_dco_available"].append((_labels(bond=bond), figures["dco_available"]))
     for row in figures["tunnels"]:
         labels = dict(bond=bond, tunnel=row["index"], interface=row["interface"])
         samples["bonded_openvpn_tunnel_up"].append((_labels(**labels), row["up"]))
@@ -129,6 +138,8 @@ def render(figures):
         for name, _sysfs in COUNTERS:
             if row.get(name) is not None:
                 samples["bonded_openvpn_tunnel_%s_total" % name].append((_labels(**labels), row[name]))
+        if row.get("dco") is not None:
+            samples["bonded_openvpn_tunnel_dco"].append((_labels(**labels), row["dco"]))
         for item in row["transitions"]:
             samples["bonded_openvpn_tunnel_transitions_total"].append(
                 (_labels(direction=item["direction"], reason=item["reason"], **labels), item["count"]))

@@ -15,7 +15,9 @@ dead tunnel reconnect at once (over its management socket) rather than wait for
 keepalive's ping-restart, so a tunnel whose server restarted is back seconds after that
 server runs again. On a client with uplinks it keeps each uplink's table and source rule,
 reads each uplink's carrier every round (an uplink without it takes its tunnels out in
-that round, unprobed) and puts an uplink's route back when its interface returns.
+that round, unprobed) and puts an uplink's route back when its interface returns. Whether
+the tunnels run with DCO, and whether they could (balance_dco), it reads at the first round,
+when a tunnel interface changes and every 5 minutes, not every round.
 Stopping it leaves the data path as it is.
 
 It fails safe: an error in a round (a tool that prints something unexpected, a command
@@ -39,6 +41,7 @@ import sys
 import time
 import traceback
 
+from . import dco as balance_dco
 from . import layout
 from . import kernel
 from . import liveness
@@ -66,6 +69,9 @@ REPEAT_LOG_EVERY = 60.0
 # RECONNECT_FAST_FOR seconds only every RECONNECT_SLOW.
 RECONNECT_AFTER, RECONNECT_EVERY, RECONNECT_FAST_FOR, RECONNECT_SLOW = 1.0, 2.0, 30.0, 15.0
 MANAGEMENT_TIMEOUT = 1.0
+# DCO figures are read again this often even when no tunnel interface changed: a DCO module
+# loaded after the instances started shows as "available" within this, not never.
+DCO_EVERY = 300.0
 # balance_datapath holds the bond's lock for one read-plan-apply (well under a second, a
 # few on a starved host); a round waits this long, then fails and repairs the next one.
 LOCK_WAIT = 10.0
@@ -182,7 +188,7 @@ def read_carrier(interface):
 class Watchdog(object):
     def __init__(self, spec, run=None, prober=None, links=None, clock=time.monotonic,
                  run_dir=layout.BALANCE_RUN_DIR, notifier=None, sleep=time.sleep, reconnector=None, counters=None,
-                 carrier=None, mptcp_reader=None):
+                 carrier=None, mptcp_reader=None, dco_reader=None):
         self.spec, self.clock, self.run_dir, self.sleep = spec, clock, run_dir, sleep
         settings = bspec.check_probe(spec["probe"])
         self.interval, self.timeout = settings["interval"], settings["timeout"]
@@ -193,6 +199,10 @@ class Watchdog(object):
         self.reconnect, self.counters = reconnector or reconnect, counters or metrics.interface_counters
         # mptcp_reader(spec, run) -> mptcp_sockets.read's figures; asked only for a bond with mptcp.
         self.mptcp_reader, self.mptcp_error = mptcp_reader or mptcp_sockets.read, None
+        # dco_reader(spec, run) -> dco.read_bond's result; asked at the first round, when a tunnel
+        # interface changes (an instance restarted, maybe on a new OpenVPN) and every DCO_EVERY s.
+        self.dco_reader, self.dco, self.dco_links, self.dco_said = dco_reader or read_dco, None, None, None
+        self.dco_at = None
         self.kernel = kernel.Kernel(self._bounded_run, run_dir)
         self.scope = kernel.Scope.bond(spec)
         self.verify_every = settings["verify_every"]
@@ -295,6 +305,7 @@ class Watchdog(object):
             self.reconcile(reasons)
             self.spread, self.seen_links, self.verified_at = spread, links, now
             self.seen_uplinks = dict(self.uplinks_up)
+        self.refresh_dco(links, now)
         self.write_metrics(now, alive)
         # Last: slow management sockets must not delay taking a dead tunnel out.
         self.reconnect_dead(now)
@@ -346,9 +357,27 @@ class Watchdog(object):
         self.mptcp_error = None
         return found
 
+    def refresh_dco(self, links, now):
+        """Reads whether the bond's tunnels run with DCO, and whether they could, when the
+        tunnel interfaces differ from the last read (the first round included) or that read is
+        DCO_EVERY old; says in the journal when that changes. A read that fails leaves the DCO
+        figures unknown."""
+        if links == self.dco_links and now - self.dco_at < DCO_EVERY:
+            return
+        self.dco_links, self.dco_at = links, now
+        try:
+            self.dco = self.dco_reader(self.spec, self._bounded_run)
+            level, said = _dco_news(self.dco)
+        except Exception as error:  # noqa: BLE001 - a figure is not worth the round
+            self.dco, level = None, WARNING
+            said = "cannot tell whether DCO is used, metrics go without it: %s" % _describe(error)
+        if said != self.dco_said:
+            log(level, "bond %s: %s" % (self.spec["bond"], said))
+            self.dco_said = said
+
     def write_metrics(self, now, alive):
         figures = metrics.collect(self.spec, alive, self.rotation, self.quality, now, self.counters, self.uplinks_up,
-                                  self.read_mptcp())
+                                  self.read_mptcp(), self.dco)
         outputs = [(metrics.json_path(self.spec["bond"], self.run_dir), json.dumps(figures, sort_keys=True) + "\n")]
         if self.spec.get("metrics_dir"):
             outputs.append((metrics.path(self.spec["bond"], self.spec["metrics_dir"]), metrics.render(figures)))
@@ -441,12 +470,35 @@ class Watchdog(object):
             self.sleep(max(0.0, self.interval - (self.clock() - started)))
 
 
+def read_dco(spec, run):
+    """dco.read_bond on this host: one ``openvpn --version`` (through ``run``, within the
+    round's budget; no OpenVPN reads as no version), the kernel's modules, the bond's files."""
+    try:
+        dummy, out, err = run(["openvpn", "--version"])
+    except OSError:
+        out, err = "", ""
+    # Older OpenVPN releases exit 1 after printing their version: only the text counts.
+    return balance_dco.read_bond(spec, out or err)
+
+
 def reconnect_riders(spec, rules_added, reconnector=reconnect):
     """``[(uplink, tunnel index, problem or None)]``: each client tunnel whose uplink's rule
     is among ``rules_added`` told to reconnect through it (spec.riders_of), in any
     state. Shared by the watchdog and the balance_datapath module."""
     return [(uplink, index, reconnector(path, force=True)[1])
             for uplink, index, path in bspec.riders_of(spec, rules_added)]
+
+
+def _dco_news(found):
+    """(level, journal line) of dco.read_bond's result: a warning only when DCO could be on
+    and some tunnel runs without it."""
+    if not found["available"]:
+        return INFO, "DCO not available: %s" % found["reason"]
+    off = sorted(index for index, active in found["tunnels"].items() if active is False)
+    if off:
+        return WARNING, "DCO available (%s) but tunnels %s run on tun devices; their journals say why" % (
+            found["module"], ",".join(str(index) for index in off))
+    return INFO, "DCO available (%s)" % found["module"]
 
 
 def _peers(tunnel):

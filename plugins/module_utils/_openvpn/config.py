@@ -1,24 +1,20 @@
 # -*- coding: utf-8 -*-
 """Reads back an OpenVPN instance config (docs/layout.md) into the facts parity compares.
 
-Parsing follows OpenVPN's own rules closely enough for the configs this collection writes
-and for hand edits: one directive per line, ``#`` or ``;`` starts a comment at a token
-boundary, double quotes group words, inline ``<tag>…</tag>`` blocks are read as the
-directive ``tag`` with each non-empty line as one argument.
+Parsing is ``_engine.directives`` (the watchdog reads the same configs on the host).
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import re
-import shlex
 
+from ansible_collections.bonded.openvpn.plugins.module_utils._engine.directives import parse_directives
 from ansible_collections.bonded.openvpn.plugins.module_utils._net import family as plan_family
 
 # Full, ASCII-only matches: "$" would also accept "paris-0\n", a file name the module must
 # never take for one of its instances.
 INSTANCE_PATTERN = re.compile(r"(?P<bond>[a-z][a-z0-9]*)-(?P<index>[0-9]+)", re.ASCII)
-INLINE_OPEN = re.compile(r"<(?P<tag>[a-z0-9-]+)>", re.ASCII)
 TCP_DIRECTIVES = ("tcp", "tcp-server", "tcp-client", "tcp4", "tcp6", "tcp4-server", "tcp6-server",
                   "tcp4-client", "tcp6-client")
 DEFAULT_PORT = 1194
@@ -30,44 +26,6 @@ def split_instance(name):
     if not match:
         return None
     return match.group("bond"), int(match.group("index"))
-
-
-def _tokens(line):
-    lexer = shlex.shlex(line, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    tokens = []
-    for token in lexer:
-        if token[:1] in ("#", ";"):
-            break
-        tokens.append(token)
-    return tokens
-
-
-def parse_directives(text):
-    """Returns ``{directive: [args, ...]}`` with one args list per occurrence, in order."""
-    directives, inline = {}, None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if inline is not None:
-            if line == "</%s>" % inline:
-                inline = None
-            elif line:
-                directives[inline][-1].append(line)
-            continue
-        opening = INLINE_OPEN.fullmatch(line)
-        if opening:
-            inline = opening.group("tag")
-            directives.setdefault(inline, []).append([])
-            continue
-        try:
-            tokens = _tokens(line)
-        except ValueError:  # an unbalanced quote: OpenVPN rejects the line, so do we
-            tokens = []
-        if tokens:
-            name = tokens[0].lstrip("-")
-            directives.setdefault(name, []).append(tokens[1:])
-    return directives
 
 
 def _first(directives, name, position=0):

@@ -23,7 +23,7 @@ PLACEHOLDER = re.compile(r"\([a-z ]+\)", re.ASCII)
 
 
 def instance_path(config_dir, instance):
-    return "%s/instances/%s.conf" % (config_dir, instance)
+    return layout.instance_config(instance, config_dir)
 
 
 def tls_crypt_path(config_dir, bond):

@@ -63,3 +63,22 @@ def test_works_without_a_plan(capsys):
     del args["plan"]
     code, result = run_module(args, capsys)
     assert code == 0 and result["ok"] is True
+
+
+def test_a_bond_whose_only_mismatch_is_the_live_sets_is_settling(capsys):
+    code, result = run_module(arguments({"set": {"server.bonds.paris.balance.live": [0]}},
+                                        fail_on_mismatch=False), capsys)
+    assert (code, result["ok"], result["settling"]) == (0, False, True)
+
+
+def test_a_live_set_mismatch_beside_any_other_is_not_settling(capsys):
+    code, result = run_module(arguments({"set": {"server.bonds.paris.balance.live": [0],
+                                                 "server.bonds.paris.tunnels.1.config.port": 1999}},
+                                        fail_on_mismatch=False), capsys)
+    assert (result["ok"], result["settling"]) == (False, False)
+    assert sorted(m["field"] for m in result["mismatches"]) == ["balance_live", "port"]
+
+
+def test_a_whole_bond_is_not_settling(capsys):
+    code, result = run_module(arguments({}), capsys)
+    assert (result["ok"], result["settling"]) == (True, False)
