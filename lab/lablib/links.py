@@ -121,8 +121,16 @@ class Links(object):
                 self.delays.configure(index, link)
         traces = dict((link.port, link.trace) for link in self.links if link.trace)
         if traces:
+            for gateway in self.gateways:      # looked up now: podman takes long enough to miss a step
+                self.pids[gateway] = wan.container_pid(gateway)
+                self._device(gateway)
             self.player = wan.TracePlayer(self._trace_rate)
             self.player.start(traces)
+
+    def close(self):
+        """Stops the trace player and the delay stages (host processes) and leaves the rest:
+        for a lab about to be removed."""
+        self._stop_wan()
 
     def _stop_wan(self):
         if self.player is not None:
@@ -138,8 +146,6 @@ class Links(object):
             index = self._index(port)
             self.links[index].rate = rate
             for gateway in self.gateways:
-                if gateway not in self.pids:
-                    self.pids[gateway] = wan.container_pid(gateway)
                 wan.nsenter(self.pids[gateway], ["tc", "-force", "-batch", "-"],
                             stdin="\n".join(self._class_lines(self._device(gateway), index, "change")[:1]) + "\n")
 
