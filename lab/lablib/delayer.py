@@ -4,7 +4,7 @@ packets in its own NFQUEUE and releasing them on the link's schedule (wanmodel.R
 
     python3 -m lablib.delayer        (lab/ on sys.path; commands on stdin, one JSON a line)
 
-    {"op": "link", "queue": 4701, "delay": 0.02, "jitter": 0.002, "limit": 20000}   add or change
+    {"op": "link", "queue": 4701, "delay": 0.02, "jitter": 0.002, "limit": 20000, "seed": 7}   add or change
     {"op": "stats"}                                                                  counters
     {"op": "quit"}
 Each command gets one JSON line back on stdout.
@@ -53,10 +53,10 @@ class Delayer(object):
         self.buffer = bytearray(1 << 16)
         self.overruns = 0
 
-    def configure(self, queue, delay=None, jitter=None, limit=None):
+    def configure(self, queue, delay=None, jitter=None, limit=None, seed=None):
         link = self.links.get(queue)
         if link is None:
-            link = self.links[queue] = Link(queue, seed=queue)
+            link = self.links[queue] = Link(queue, seed=queue if seed is None else seed)
             self._bind(queue)
         link.release.set(delay, jitter)
         if limit is not None:
@@ -154,7 +154,8 @@ def command(delayer, line):
     request = json.loads(line)
     op = request.get("op")
     if op == "link":
-        delayer.configure(int(request["queue"]), request.get("delay"), request.get("jitter"), request.get("limit"))
+        delayer.configure(int(request["queue"]), request.get("delay"), request.get("jitter"), request.get("limit"),
+                          request.get("seed"))
         return {"ok": True}
     if op == "stats":
         return delayer.stats()

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 
 from lablib.podman import run
 
@@ -86,7 +87,10 @@ class Stage(object):
         """Sets the link's delay and jitter; its queue rule goes in on first use (the stage
         is bound first, so no packet meets a queue nobody reads)."""
         queue = QUEUE_BASE + index
-        self.request(op="link", queue=queue, delay=link.delay / 1000.0, jitter=link.jitter / 1000.0, limit=HOLD_LIMIT)
+        # Seeded by gateway and port: reproducible, and the two directions jitter independently.
+        seed = zlib.crc32(("%s:%d" % (self.gateway, link.port)).encode())
+        self.request(op="link", queue=queue, delay=link.delay / 1000.0, jitter=link.jitter / 1000.0, limit=HOLD_LIMIT,
+                     seed=seed)
         if queue not in self.queued:
             for field in ("sport", "dport"):
                 self._iptables(["-A", CHAIN] + _rule(self.proto, field, link.port, queue))

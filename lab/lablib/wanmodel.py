@@ -36,7 +36,11 @@ class Jitter(object):
         if self.start is None:
             self.start, self.knots = now, [self._knot(), self._knot()]
         position = (now - self.start) / self.period
-        while position >= 1.0:      # arrivals only move forward; an idle link skips knots
+        if position >= 3.0:         # an idle link: start afresh rather than walk every knot missed
+            self.start += (int(position) - 1) * self.period
+            self.knots = [self._knot(), self._knot()]
+            position -= int(position) - 1
+        while position >= 1.0:      # arrivals only move forward
             self.start += self.period
             self.knots = [self.knots[1], self._knot()]
             position -= 1.0

@@ -221,3 +221,10 @@ def test_delivered_rate_counts_what_the_shaper_sees():
 def test_probe_records_round_trip():
     data = udpprobe.RECORD.pack(1194, 7, 1500000000, 1520000000)
     assert udpprobe.records(data) == [(1194, 7, 1.5, 1.52)]
+
+
+def test_an_idle_link_resumes_its_jitter_within_bounds_at_once():
+    jitter = wanmodel.Jitter(0.005, seed=3)
+    jitter.offset(0.0)
+    assert abs(jitter.offset(86400.0)) <= 2.5 * 0.005
+    assert jitter.start > 86400.0 - 3 * jitter.period
