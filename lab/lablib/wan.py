@@ -35,6 +35,13 @@ LAB = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRIORITY = ["chrt", "--fifo", "10"]
 
 
+def jitter_seed(gateway, port):
+    """The seed of a link's jitter on the gateway that receives it: reproducible (the gate
+    runs the same model to know each packet's expected delay), and the two directions of a
+    link jitter independently."""
+    return zlib.crc32(("%s:%d" % (gateway, port)).encode())
+
+
 def container_pid(container):
     return run(["podman", "inspect", "--format", "{{.State.Pid}}", container]).stdout.strip()
 
@@ -87,10 +94,8 @@ class Stage(object):
         """Sets the link's delay and jitter; its queue rule goes in on first use (the stage
         is bound first, so no packet meets a queue nobody reads)."""
         queue = QUEUE_BASE + index
-        # Seeded by gateway and port: reproducible, and the two directions jitter independently.
-        seed = zlib.crc32(("%s:%d" % (self.gateway, link.port)).encode())
         self.request(op="link", queue=queue, delay=link.delay / 1000.0, jitter=link.jitter / 1000.0, limit=HOLD_LIMIT,
-                     seed=seed)
+                     seed=jitter_seed(self.gateway, link.port))
         if queue not in self.queued:
             for field in ("sport", "dport"):
                 self._iptables(["-A", CHAIN] + _rule(self.proto, field, link.port, queue))

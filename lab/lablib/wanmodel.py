@@ -54,7 +54,8 @@ class Release(object):
 
     def __init__(self, delay=0.0, jitter=0.0, seed=0):
         self.last = -math.inf
-        self.seed = seed
+        self.seed, self.changes = seed, 0
+        self.jitter = Jitter(0.0)
         self.set(delay, jitter)
 
     def set(self, delay=None, jitter=None):
@@ -65,9 +66,11 @@ class Release(object):
         if jitter is not None:
             if jitter < 0:
                 raise ValueError("jitter %r s must be >= 0" % jitter)
-            if not hasattr(self, "jitter") or jitter != self.jitter.stdev:
-                self.seed += 1
-                self.jitter = Jitter(jitter, seed=self.seed)
+            if jitter != self.jitter.stdev:
+                # The n-th jitter of a seed is the same however it was reached, so a model run
+                # on the same packets gives the stage's own delays (the gate relies on it).
+                self.changes += 1
+                self.jitter = Jitter(jitter, seed=self.seed * 1000 + self.changes)
 
     def at(self, arrival):
         """When a packet that arrives at ``arrival`` leaves (never before the previous one)."""

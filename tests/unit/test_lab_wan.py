@@ -228,3 +228,11 @@ def test_an_idle_link_resumes_its_jitter_within_bounds_at_once():
     jitter.offset(0.0)
     assert abs(jitter.offset(86400.0)) <= 2.5 * 0.005
     assert jitter.start > 86400.0 - 3 * jitter.period
+
+
+def test_a_stage_configured_step_by_step_jitters_like_the_model_with_its_seed():
+    times = arrivals(200, 3.0)
+    link = wanmodel.Release(0.0, 0.0, seed=11)
+    link.set(delay=0.03)
+    link.set(jitter=0.005)
+    assert [link.at(t) for t in times] == wanmodel.schedule(times, 0.03, 0.005, seed=11)
