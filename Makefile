@@ -3,7 +3,7 @@ SCENARIOS ?= scale datapath datapath_flow underlay6 fleet bo-trixie-dual
 RUN := lab/run
 STAGE := lab/stage
 
-.PHONY: test checks bootstrap image lint unit sanity matrix monitoring monitoring-gate molecule molecule-oldest links-gate uplinks-gate demo demo-clean build bench bench-links ee bench-fleet
+.PHONY: test checks bootstrap image lint unit sanity matrix monitoring monitoring-gate molecule molecule-oldest links-gate wan-gate uplinks-gate demo demo-clean build bench bench-links ee bench-fleet
 
 # The lab images build (mostly downloads and unpacking) and then the execution environment
 # (make ee, 5-9 min, no timing) while the checks that need no container run; each stage's
@@ -73,6 +73,13 @@ monitoring-gate: image
 # Ratios a bond must reach when its tunnels ride capped links (lab/gate/links, about 4-5 min).
 links-gate: image
 	$(STAGE) links-gate $(RUN) lab/gate/links
+
+# The lab's WAN link emulator against its settings (lab/gate/wan, about 1.5-2 min): one-way delay
+# within +-1 ms at 50 and 90 % of a link's rate, delivered rate within 5 %, jitter's spread, no
+# reordering, run-time changes, a trace step, 4 links at 90 Mbit/s in all; prints the delay
+# stage's CPU per 100 Mbit/s.
+wan-gate: image
+	$(STAGE) wan-gate $(RUN) lab/gate/wan
 
 # The execution environment (execution-environment.yml, every Python package pinned by
 # constraints-ee.txt), built from the lab image with ansible-builder, then proven from inside:

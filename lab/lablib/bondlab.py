@@ -1,8 +1,9 @@
-"""A bond between two gateways, a host behind each, links with a capacity under it, and
-iperf3 between the hosts. Used by bench/links and the links gate:
+"""A bond between two gateways, a host behind each, links with a capacity (and, if given,
+a delay, jitter or trace: links.Link) under it, and iperf3 between the hosts. Used by
+bench/links and the links gate:
 
     PREFIX-lan-a .1.10 -- .1.2 PREFIX-client .0.11 == bond == .0.12 PREFIX-server .2.2 -- .2.10 PREFIX-lan-b
-                                        (links: HTB per tunnel port, both directions)
+              (links: HTB per tunnel port on each sender, delay stage on each receiver)
 
 Networks PREFIX-wan / -lan-a / -lan-b on BASE.0/24, BASE+1, BASE+2 (BASE e.g. "172.31.100").
 With wans=3 (uplinks, lablib/uplinks.py), PREFIX-wan1 and -wan2 on BASE+3 and BASE+4 too:
@@ -67,6 +68,7 @@ class BondLab(object):
         self.cpu = machine.ContainerCpu(self.lab.containers)
 
     def teardown(self):
+        self.links.close()
         self.lab.teardown()
 
     def _wan_network(self, u):

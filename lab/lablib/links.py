@@ -1,21 +1,31 @@
-"""Links with a capacity: each tunnel's path gets a rate, a queue and a loss rate.
+"""Links like WANs: each tunnel's path gets a rate, a queue, a loss rate, a one-way delay
+with jitter and, if wanted, a capacity that follows a trace.
 
 On every gateway, the egress of its underlay device (the one towards the peer) gets an
 HTB qdisc with one class per tunnel port (u32 on the UDP/TCP source or destination port,
 so each direction is shaped by the gateway that sends it) holding a byte-limited bfifo:
 the link's rate and queue. `quantum 1514` and `burst 3000` keep the shaper smooth; HTB's
 default quantum made it bursty and cost a single flow a quarter of its throughput.
-Loss is an nftables rule in the output hook (`numgen random`): this kernel has no netem,
-so links have rate, queue and loss but no propagation delay. A loss of 1 cuts the link.
+Loss is an nftables rule in the output hook (`numgen random`). A loss of 1 cuts the link.
+This kernel has no netem: delay and jitter come from a userspace stage on the receiving
+gateway (wan.py, delayer.py; RTT = 2 x the one-way delay), and a trace is replayed by
+changing the HTB rate at each step.
 
     links = Links({"gw-a": "172.31.80.12", "gw-b": "172.31.80.11"})   # gateway: its peer
     links.apply([Link(1194, 20), Link(1195, 20)])     # Mbit/s; queue 60 KB, no loss
     links.set(1195, rate=5)                          # degrade one link at run time
     links.set(1195, loss=1)                          # cut it
     links.stats()    # {port: {"sent_bytes", "sent_packets", "queue_drops", "loss_drops"}}
+
+    links.apply([Link(1194, 40, delay=5), Link(1195, 10, delay=30, jitter=5),   # one-way ms
+                 Link(1196, 20, trace=wanmodel.lte_trace(seed=1, seconds=120))])
+    links.set(1195, delay=150)                       # delay and jitter change at run time too
+    links.delay_stats()  # {port: {"received", "released", "held", "max_held", "full_drops", ...}}
 """
 import json
+import threading
 
+from lablib import wan
 from lablib.podman import exec_in
 
 TABLE = "bo_links"
@@ -25,14 +35,23 @@ LOSS_SCALE = 1000000        # loss resolution: one in a million
 
 
 class Link(object):
-    def __init__(self, port, rate, queue=DEFAULT_QUEUE, loss=0.0):
-        if rate <= 0 or queue < 1514 or not 0 <= loss <= 1:
+    """rate Mbit/s, queue bytes, loss 0..1, delay and jitter one-way ms (each direction), trace
+    [(seconds, Mbit/s)] from apply() on (the rate then starts at the trace's first step)."""
+
+    def __init__(self, port, rate, queue=DEFAULT_QUEUE, loss=0.0, delay=0.0, jitter=0.0, trace=None):
+        if rate <= 0 or queue < 1514 or not 0 <= loss <= 1 or delay < 0 or jitter < 0:
             raise ValueError("link on port %d: rate %r Mbit/s must be > 0, queue %r bytes >= 1514, loss %r "
-                             "between 0 and 1" % (port, rate, queue, loss))
-        self.port, self.rate, self.queue, self.loss = port, rate, queue, loss
+                             "between 0 and 1, delay %r and jitter %r ms >= 0" % (port, rate, queue, loss, delay, jitter))
+        if trace is not None and (not trace or trace[0][0] != 0 or any(r <= 0 for dummy, r in trace)):
+            raise ValueError("link on port %d: a trace is [(seconds, Mbit/s > 0)] starting at 0 s" % port)
+        self.port, self.rate, self.queue, self.loss = port, trace[0][1] if trace else rate, queue, loss
+        self.delay, self.jitter, self.trace = delay, jitter, trace
 
     def describe(self):
-        text = "%g Mbit/s" % self.rate
+        text = "%g Mbit/s" % self.rate if not self.trace else "trace %g-%g Mbit/s" % (
+            min(r for dummy, r in self.trace), max(r for dummy, r in self.trace))
+        if self.delay or self.jitter:
+            text += " %g ms" % self.delay + (" +-%g" % self.jitter if self.jitter else "")
         return text + (", cut" if self.loss >= 1 else ", %g%% loss" % (100 * self.loss) if self.loss else "")
 
 
@@ -53,6 +72,7 @@ class Links(object):
         """gateways: {container: address of its peer on the underlay}."""
         self.gateways, self.proto = dict(gateways), proto
         self.links, self.devices = [], {}
+        self.delays, self.player, self.lock, self.pids = None, None, threading.Lock(), {}
 
     def _device(self, gateway):
         if gateway not in self.devices:
@@ -77,7 +97,8 @@ class Links(object):
 
     def apply(self, links):
         """Replaces whatever shaping the gateways had with these links."""
-        self.links = list(links)
+        self._stop_wan()
+        self.links, self.pids = list(links), {}
         protocol = {"udp": 17, "tcp": 6}[self.proto]
         for gateway in self.gateways:
             device = self._device(gateway)
@@ -90,6 +111,43 @@ class Links(object):
                                  "match ip %s %d 0xffff flowid %s" % (device, protocol, field, link.port, _classid(index)))
             self._tc(gateway, lines)
         self._nft(create=True)
+        self._start_wan()
+
+    def _start_wan(self):
+        for index, link in enumerate(self.links):
+            if link.delay or link.jitter:
+                if self.delays is None:
+                    self.delays = wan.Delays(self.gateways, self.proto)
+                self.delays.configure(index, link)
+        traces = dict((link.port, link.trace) for link in self.links if link.trace)
+        if traces:
+            for gateway in self.gateways:      # looked up now: podman takes long enough to miss a step
+                self.pids[gateway] = wan.container_pid(gateway)
+                self._device(gateway)
+            self.player = wan.TracePlayer(self._trace_rate)
+            self.player.start(traces)
+
+    def close(self):
+        """Stops the trace player and the delay stages (host processes) and leaves the rest:
+        for a lab about to be removed."""
+        self._stop_wan()
+
+    def _stop_wan(self):
+        if self.player is not None:
+            self.player.stop()
+            self.player = None
+        if self.delays is not None:
+            self.delays.clear()
+            self.delays = None
+
+    def _trace_rate(self, port, rate):
+        """A trace step: the HTB rate through nsenter, which takes milliseconds."""
+        with self.lock:
+            index = self._index(port)
+            self.links[index].rate = rate
+            for gateway in self.gateways:
+                wan.nsenter(self.pids[gateway], ["tc", "-force", "-batch", "-"],
+                            stdin="\n".join(self._class_lines(self._device(gateway), index, "change")[:1]) + "\n")
 
     def packet_queues(self, limit):
         """Gives every link a queue of ``limit`` packets (pfifo) instead of bytes, as many
@@ -105,17 +163,36 @@ class Links(object):
                           "qdisc add dev %s parent %s handle %x: pfifo limit %d" % (device, _classid(index), 0x10 + index, limit)]
             self._tc(gateway, lines)
 
-    def set(self, port, rate=None, queue=None, loss=None):
-        """Changes one link at run time: its rate (Mbit/s), queue (bytes) or loss (0..1)."""
-        index = self._index(port)
-        old = self.links[index]
-        self.links[index] = Link(port, old.rate if rate is None else rate, old.queue if queue is None else queue,
-                                 old.loss if loss is None else loss)
-        if rate is not None or queue is not None:
-            for gateway in self.gateways:
-                self._tc(gateway, self._class_lines(self._device(gateway), index, "change"))
-        if loss is not None:
-            self._nft(create=False)
+    def set(self, port, rate=None, queue=None, loss=None, delay=None, jitter=None):
+        """Changes one link at run time: its rate (Mbit/s), queue (bytes), loss (0..1), delay
+        or jitter (one-way ms). A rate set here holds until the link's trace's next step."""
+        with self.lock:
+            index = self._index(port)
+            old = self.links[index]
+            self.links[index] = Link(port, old.rate if rate is None else rate, old.queue if queue is None else queue,
+                                     old.loss if loss is None else loss, old.delay if delay is None else delay,
+                                     old.jitter if jitter is None else jitter)
+            self.links[index].trace = old.trace
+            if rate is not None or queue is not None:
+                for gateway in self.gateways:
+                    self._tc(gateway, self._class_lines(self._device(gateway), index, "change"))
+            if loss is not None:
+                self._nft(create=False)
+            if delay is not None or jitter is not None:
+                if self.delays is None:
+                    self.delays = wan.Delays(self.gateways, self.proto)
+                self.delays.configure(index, self.links[index])
+
+    def delay_stats(self):
+        """What the delay stages did, per port (both gateways): packets received, released,
+        held now, max_held, full_drops (their own queue full), kernel_queue_drops and
+        kernel_socket_drops, late_max_ms (the latest release behind schedule). Empty
+        without delays."""
+        return self.delays.stats(self.links) if self.delays is not None else {}
+
+    def delay_cpu_seconds(self):
+        """{gateway: CPU seconds its delay stage used} (empty without delays)."""
+        return self.delays.cpu_seconds() if self.delays is not None else {}
 
     def _nft(self, create):
         """Loss rules; named counters survive a rule change, so drops add up over a run."""
@@ -159,6 +236,7 @@ class Links(object):
         return result
 
     def clear(self):
+        self._stop_wan()
         for gateway in self.gateways:
             exec_in(gateway, ["tc", "qdisc", "del", "dev", self._device(gateway), "root"], check=False)
             exec_in(gateway, ["nft", "delete", "table", "inet", TABLE], check=False)
