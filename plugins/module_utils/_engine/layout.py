@@ -99,6 +99,11 @@ BASE_RTT_WINDOW = 3.0
 # A tunnel out for latency returns once every round's fastest echo has stayed below this
 # share of the cutoff above the best base RTT for a whole hold (the hysteresis margin).
 LATENCY_RETURN_SHARE = 0.75
+# How packet and flowlet modes place UDP (udp_balance): per flow (a hash of its addresses and
+# ports over the tunnels in rotation: QUIC, VoIP and games are never reordered) or per packet
+# like TCP (one UDP flow carrying another VPN may want the whole bond). The hash's seed is
+# fixed so a flow keeps its tunnel across reloads while the live set stays the same.
+UDP_BALANCE_MODES, UDP_BALANCE_DEFAULT, UDP_HASH_SEED = ("flow", "packet"), "flow", 0xB0D
 # Bits/s a tunnel interface may send (egress_rate): below 1 kB/s tbf cannot shape.
 EGRESS_RATE_LIMITS = (8000, 100000000000)
 

@@ -19,7 +19,7 @@ import os
 
 from . import live_set
 from .layout import (BALANCE_CONFIG_DIR as CONFIG_DIR, BALANCE_RUN_DIR as RUN_DIR, FLOWLET_GAP_DEFAULT,
-                     LATENCY_CUTOFF_LIMITS, MAX_BOND_ID,
+                     LATENCY_CUTOFF_LIMITS, MAX_BOND_ID, UDP_BALANCE_DEFAULT,
                      METRICS_DIR, NFT_TABLE_PREFIX, PRIORITY_BASE, PRIORITY_STRIDE, PROBE_DEFAULTS, PROBE_LIMITS,
                      RUN_DIR as INSTANCE_RUN_DIR, TABLE_BASE, TABLE_STRIDE, UPLINK_PRIORITY_BASE, UPLINK_PRIORITY_STRIDE)
 
@@ -92,6 +92,8 @@ def from_side(side, probe=None, metrics_dir=METRICS_DIR, instance_run_dir=INSTAN
     # spread (0: off). The planner resolves the default per mode; a spec written before
     # the field existed reads as 0 (latency_cutoff below).
     spec["latency_cutoff"] = side.get("latency_cutoff") or 0
+    # How packet and flowlet modes place UDP (render._udp_per_flow); older specs read as flow.
+    spec["udp_balance"] = side.get("udp_balance") or UDP_BALANCE_DEFAULT
     # IPv6 inside the bond (bonded_openvpn_pool6): only present when planned, so the spec of
     # an IPv4-only bond reads exactly as before.
     if side.get("local_bundle6"):
@@ -165,7 +167,7 @@ def latency_cutoff(spec):
 
 
 # What both ends of a bond must agree on, as parity compares them (tunnel_facts reports them).
-AGREED_FIELDS = ("balance", "weights", "flowlet_gap", "mptcp", "egress_rate", "latency_cutoff")
+AGREED_FIELDS = ("balance", "weights", "flowlet_gap", "mptcp", "egress_rate", "latency_cutoff", "udp_balance")
 
 
 def agreed(spec):
@@ -175,7 +177,8 @@ def agreed(spec):
     return {"balance": spec.get("balance"), "weights": [tunnel.get("weight") for tunnel in tunnels],
             "flowlet_gap": spec.get("flowlet_gap") if spec.get("balance") == "flowlet" else None,
             "mptcp": bool(spec.get("mptcp")), "egress_rate": spec.get("egress_rate"),
-            "latency_cutoff": spec.get("latency_cutoff") or 0}
+            "latency_cutoff": spec.get("latency_cutoff") or 0,
+            "udp_balance": spec.get("udp_balance") or UDP_BALANCE_DEFAULT}
 
 
 def spec_path(bond, config_dir=CONFIG_DIR):

@@ -118,6 +118,8 @@ def _check_bond(bond, hosts, block_count, pool6_given):
     errors += rules.check_weights(bond.get("weights"), tunnels, bond.get("balance", "packet"))
     errors += rules.check_flowlet_gap(bond.get("flowlet_gap"), bond.get("balance", "packet"))
     errors += rules.check_latency_cutoff(bond.get("latency_cutoff"))
+    errors += rules.check_choice("udp_balance", bond.get("udp_balance", layout.UDP_BALANCE_DEFAULT),
+                                 layout.UDP_BALANCE_MODES)
     errors += rules.check_snat(bond.get("snat", False))
     errors += rules.check_mptcp(bond.get("mptcp", False), tunnels)
     errors += rules.check_shaper(bond.get("shaper"))
@@ -290,6 +292,7 @@ def _side(bond, role):
         "egress_rate": bond["egress_rate"],
         "flowlet_gap": bond["flowlet_gap"],
         "latency_cutoff": bond["latency_cutoff"],
+        "udp_balance": bond["udp_balance"],
         "mptcp": bond["mptcp"],
         "weights": bond["weights"],
         "target": bond["target"],

@@ -57,6 +57,7 @@ OPTIONAL_FIELDS = {
     "egress_rate": None,
     "flowlet_gap": None,
     "latency_cutoff": None,
+    "udp_balance": layout.UDP_BALANCE_DEFAULT,
     "uplinks": None,
     "mptcp": False,
     "underlay_family": None,

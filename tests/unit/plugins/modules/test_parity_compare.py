@@ -70,7 +70,8 @@ def host_facts(role, tunnels, balance="packet"):
     """A whole healthy tunnel_facts result of one end of bond paris."""
     planned = plan_bond(tunnels)
     spec = {"balance": balance, "weights": [t["weight"] for t in planned["tunnel_list"]], "flowlet_gap": None,
-            "mptcp": False, "egress_rate": None, "latency_cutoff": rules.latency_cutoff({"balance": balance})}
+            "mptcp": False, "egress_rate": None, "latency_cutoff": rules.latency_cutoff({"balance": balance}),
+            "udp_balance": "flow"}
     return {
         "config_dir": CONFIG_DIR,
         "host_fingerprint": FINGERPRINTS[role],
