@@ -91,7 +91,7 @@ def traffic_row():
               "about each tunnel's weight over their sum.", "percentunit",
               [("bonded_openvpn_tunnel:transmit_bytes:share1m{%s}" % SELECT, "{{instance}} tunnel {{tunnel}}")]),
         graph("Events", "Times a tunnel left or returned to rotation in each interval, by reason "
-              "(dead, loss, rtt; alive, recovered).", "short",
+              "(dead, loss, rtt, latency; alive, recovered).", "short",
               [("increase(bonded_openvpn_tunnel_transitions_total{%s}[$__rate_interval]) > 0" % SELECT,
                 "{{instance}} tunnel {{tunnel}} {{direction}} ({{reason}})")]),
     ]

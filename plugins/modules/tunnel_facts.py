@@ -163,7 +163,8 @@ ansible_facts:
                 spec:
                   description:
                     - What the bond's data path spec on this host says both ends must agree on (C(balance),
-                      C(weights) in tunnel order, C(flowlet_gap) for flowlet mode, C(mptcp), C(egress_rate)).
+                      C(weights) in tunnel order, C(flowlet_gap) for flowlet mode, C(mptcp), C(egress_rate),
+                      C(latency_cutoff) in ms, 0 when off or when the spec predates it, C(udp_balance)).
                     - Null when the host holds no readable spec for the bond.
                   type: dict
             metrics:
@@ -273,7 +274,8 @@ ansible_facts:
           balance:
             path: /run/bonded-openvpn/balance/paris.live
             live: [0]
-            spec: {balance: packet, weights: [1], flowlet_gap: null, mptcp: false, egress_rate: null}
+            spec: {balance: packet, weights: [1], flowlet_gap: null, mptcp: false, egress_rate: null, latency_cutoff: 50,
+                   udp_balance: flow}
           mptcp: null
           tunnels:
             - index: 0

@@ -141,6 +141,11 @@ def test_nft_table_spreads_packets_over_every_tunnel(host, side):
             assert marks == set(tunnel["mark"] for tunnel in side["tunnels"]), table
         else:
             assert "meta mark set" not in table, table
+        if side["balance"] in ("packet", "flowlet"):
+            # UDP per flow (udp_balance flow, the default): a hash of its addresses and ports.
+            # nft lists the rule without its "meta l4proto udp", which the udp ports imply.
+            hashed = "meta mark set jhash ip saddr . ip daddr . udp sport . udp dport" in table
+            assert hashed == (side.get("udp_balance", "flow") == "flow"), table
         if side["snat"]:
             # nft lists "snat ip to A" where the rule names its family (packet mode's map
             # rules) and "snat to A" where it does not (flow mode): both are the same SNAT.

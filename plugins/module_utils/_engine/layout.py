@@ -86,6 +86,24 @@ MAX_MAP_ENTRIES = 256
 # nftables timeouts count in jiffies (4 ms at HZ=250): a shorter gap is not a gap; past
 # 10 s a flowlet is no longer one.
 FLOWLET_GAP_DEFAULT, FLOWLET_GAP_LIMITS = 48, (4, 10000)
+# Latency cutoff (latency_cutoff, ms; 0 = off): a tunnel whose base RTT exceeds the best
+# tunnel's by more leaves the spread. The default is Peplink-like and awaits the bench's
+# mixed profile (10/30/60+-10/80 ms RTTs: it keeps the first three and drops the 80 ms link).
+# It applies by default where the bond spreads one flow over several tunnels (packet,
+# flowlet) and MPTCP does not carry its TCP; elsewhere it is 0 unless the bond sets it.
+LATENCY_CUTOFF_DEFAULT, LATENCY_CUTOFF_LIMITS = 50, (0, 10000)
+# A tunnel's base RTT is the least echo RTT over this many seconds (BBR's min_rtt idea, in a
+# window short enough that a link whose delay jumps leaves within 5 s): its own queue under
+# load does not raise it, since some echo in the window finds the queue shorter.
+BASE_RTT_WINDOW = 3.0
+# A tunnel out for latency returns once every round's fastest echo has stayed below this
+# share of the cutoff above the best base RTT for a whole hold (the hysteresis margin).
+LATENCY_RETURN_SHARE = 0.75
+# How packet and flowlet modes place UDP (udp_balance): per flow (a hash of its addresses and
+# ports over the tunnels in rotation: QUIC, VoIP and games are never reordered) or per packet
+# like TCP (one UDP flow carrying another VPN may want the whole bond). The hash's seed is
+# fixed so a flow keeps its tunnel across reloads while the live set stays the same.
+UDP_BALANCE_MODES, UDP_BALANCE_DEFAULT, UDP_HASH_SEED = ("flow", "packet"), "flow", 0xB0D
 # Bits/s a tunnel interface may send (egress_rate): below 1 kB/s tbf cannot shape.
 EGRESS_RATE_LIMITS = (8000, 100000000000)
 

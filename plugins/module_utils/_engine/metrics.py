@@ -29,6 +29,8 @@ HELP = (
     ("bonded_openvpn_tunnel_up", "gauge", "1 when the tunnel answers the watchdog's probes."),
     ("bonded_openvpn_tunnel_in_rotation", "gauge", "1 when traffic is spread over the tunnel."),
     ("bonded_openvpn_tunnel_rtt_seconds", "gauge", "Median probe round-trip time over the loss window."),
+    ("bonded_openvpn_tunnel_base_rtt_seconds", "gauge",
+     "Least probe round-trip time over the last few seconds: the base RTT the latency cutoff compares."),
     ("bonded_openvpn_tunnel_loss_ratio", "gauge", "Share of probes lost over the loss window."),
     ("bonded_openvpn_tunnel_receive_bytes_total", "counter", "Bytes received on the tunnel interface."),
     ("bonded_openvpn_tunnel_transmit_bytes_total", "counter", "Bytes sent on the tunnel interface."),
@@ -87,6 +89,7 @@ def collect(spec, alive, rotation, quality, now, counters=interface_counters, up
         index = tunnel["index"]
         row = {"index": index, "interface": tunnel["interface"], "up": index in alive,
                "in_rotation": index in rotation, "rtt_seconds": quality.rtt(index, now),
+               "base_rtt_seconds": quality.base_rtt(index, now),
                "loss_ratio": quality.loss(index, now),
                "transitions": [{"direction": direction, "reason": reason,
                                 "count": quality.transitions.get((index, direction, reason), 0)}
@@ -132,8 +135,9 @@ def render(figures):
         labels = dict(bond=bond, tunnel=row["index"], interface=row["interface"])
         samples["bonded_openvpn_tunnel_up"].append((_labels(**labels), row["up"]))
         samples["bonded_openvpn_tunnel_in_rotation"].append((_labels(**labels), row["in_rotation"]))
-        for name, key in (("rtt_seconds", "rtt_seconds"), ("loss_ratio", "loss_ratio")):
-            if row[key] is not None:
+        for name, key in (("rtt_seconds", "rtt_seconds"), ("base_rtt_seconds", "base_rtt_seconds"),
+                          ("loss_ratio", "loss_ratio")):
+            if row.get(key) is not None:
                 samples["bonded_openvpn_tunnel_" + name].append((_labels(**labels), row[key]))
         for name, _sysfs in COUNTERS:
             if row.get(name) is not None:

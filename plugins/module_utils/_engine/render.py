@@ -125,6 +125,9 @@ def check_spec(spec):
         if not EGRESS_RATE_LIMITS[0] <= rate <= EGRESS_RATE_LIMITS[1]:
             raise safe.UnsafeValue("refusing to shape at egress_rate %r bit/s in %s: expected %d to %d"
                                    % (rate, WHERE, EGRESS_RATE_LIMITS[0], EGRESS_RATE_LIMITS[1]))
+    if spec.get("udp_balance", layout.UDP_BALANCE_DEFAULT) not in layout.UDP_BALANCE_MODES:
+        raise safe.UnsafeValue("refusing to write udp_balance %r into %s: expected one of %s"
+                               % (spec.get("udp_balance"), WHERE, ", ".join(layout.UDP_BALANCE_MODES)))
     if spec["balance"] == "flowlet":
         gap = safe.integer("flowlet_gap", spec.get("flowlet_gap"), WHERE)
         lowest, highest = layout.FLOWLET_GAP_LIMITS
@@ -242,6 +245,7 @@ def _spreading(spec, live, family, unmarked=()):
     mapping = _nft_set("%d : %d" % (slot, marks[index]) for slot, index in enumerate(slots))
     lines = ["\tset peer {", "\t\ttype %s" % family.addr_type, "\t\tflags interval",
              "\t\telements = %s" % _nft_set(bspec.destinations(spec, family.version)), "\t}"]
+    unmarked = list(unmarked) + _udp_per_flow(spec, family, len(slots), mapping)
     if spec["balance"] == "packet":
         rule = "%s daddr @peer meta mark set numgen inc mod %d map %s" % (family.name, len(slots), mapping)
     else:
@@ -257,6 +261,21 @@ def _spreading(spec, live, family, unmarked=()):
     return (lines + ["\tchain prerouting {", "\t\ttype filter hook prerouting priority mangle; policy accept;"] + rules
             + ["\t}", "\tchain output {", "\t\ttype route hook output priority mangle; policy accept;"] + rules
             + ["\t}"])
+
+
+def udp_key(family):
+    return "{0} saddr . {0} daddr . udp sport . udp dport".format(family.name)
+
+
+def _udp_per_flow(spec, family, entries, mapping):
+    """With udp_balance flow (the default; a spec older than the field reads so too), a UDP
+    flow to the peer is placed by a hash of its addresses and ports over the same weighted
+    map, and the chain ends there (before numgen or the flowlet sets): one UDP flow never
+    spans tunnels of different delay, so QUIC and VoIP see no reordering."""
+    if spec.get("udp_balance", layout.UDP_BALANCE_DEFAULT) != "flow":
+        return []
+    return ["%s daddr @peer meta l4proto udp meta mark set jhash %s mod %d seed 0x%x map %s return"
+            % (family.name, udp_key(family), entries, layout.UDP_HASH_SEED, mapping)]
 
 
 def _header(spec, family):

@@ -18,7 +18,8 @@ import math
 import os
 
 from . import live_set
-from .layout import (BALANCE_CONFIG_DIR as CONFIG_DIR, BALANCE_RUN_DIR as RUN_DIR, FLOWLET_GAP_DEFAULT, MAX_BOND_ID,
+from .layout import (BALANCE_CONFIG_DIR as CONFIG_DIR, BALANCE_RUN_DIR as RUN_DIR, FLOWLET_GAP_DEFAULT,
+                     LATENCY_CUTOFF_LIMITS, MAX_BOND_ID, UDP_BALANCE_DEFAULT,
                      METRICS_DIR, NFT_TABLE_PREFIX, PRIORITY_BASE, PRIORITY_STRIDE, PROBE_DEFAULTS, PROBE_LIMITS,
                      RUN_DIR as INSTANCE_RUN_DIR, TABLE_BASE, TABLE_STRIDE, UPLINK_PRIORITY_BASE, UPLINK_PRIORITY_STRIDE)
 
@@ -87,6 +88,12 @@ def from_side(side, probe=None, metrics_dir=METRICS_DIR, instance_run_dir=INSTAN
     # kernel's default qdisc. A spec written before the field existed reads as None.
     spec["egress_rate"] = side.get("egress_rate")
     spec["mptcp"] = bool(side.get("mptcp"))
+    # Milliseconds a tunnel's base RTT may exceed the best tunnel's before it leaves the
+    # spread (0: off). The planner resolves the default per mode; a spec written before
+    # the field existed reads as 0 (latency_cutoff below).
+    spec["latency_cutoff"] = side.get("latency_cutoff") or 0
+    # How packet and flowlet modes place UDP (render._udp_per_flow); older specs read as flow.
+    spec["udp_balance"] = side.get("udp_balance") or UDP_BALANCE_DEFAULT
     # IPv6 inside the bond (bonded_openvpn_pool6): only present when planned, so the spec of
     # an IPv4-only bond reads exactly as before.
     if side.get("local_bundle6"):
@@ -147,11 +154,20 @@ def parse(text, origin="spec"):
         spec["probe"] = check_probe(probe)
     except SpecError as error:
         raise SpecError("%s: %s; re-run the bonded.openvpn.balance role with valid settings" % (origin, error))
+    cutoff, (lowest, highest) = spec.get("latency_cutoff", 0), LATENCY_CUTOFF_LIMITS
+    if isinstance(cutoff, bool) or not isinstance(cutoff, int) or not lowest <= cutoff <= highest:
+        raise SpecError("%s: latency_cutoff must be milliseconds from %d to %d (an integer), got %r; re-run the "
+                        "bonded.openvpn.balance role" % (origin, lowest, highest, cutoff))
     return spec
 
 
+def latency_cutoff(spec):
+    """The bond's latency cutoff in seconds (0.0: off, also for a spec older than the field)."""
+    return (spec.get("latency_cutoff") or 0) / 1000.0
+
+
 # What both ends of a bond must agree on, as parity compares them (tunnel_facts reports them).
-AGREED_FIELDS = ("balance", "weights", "flowlet_gap", "mptcp", "egress_rate")
+AGREED_FIELDS = ("balance", "weights", "flowlet_gap", "mptcp", "egress_rate", "latency_cutoff", "udp_balance")
 
 
 def agreed(spec):
@@ -160,7 +176,9 @@ def agreed(spec):
     tunnels = sorted(spec.get("tunnels") or [], key=lambda tunnel: tunnel.get("index", 0))
     return {"balance": spec.get("balance"), "weights": [tunnel.get("weight") for tunnel in tunnels],
             "flowlet_gap": spec.get("flowlet_gap") if spec.get("balance") == "flowlet" else None,
-            "mptcp": bool(spec.get("mptcp")), "egress_rate": spec.get("egress_rate")}
+            "mptcp": bool(spec.get("mptcp")), "egress_rate": spec.get("egress_rate"),
+            "latency_cutoff": spec.get("latency_cutoff") or 0,
+            "udp_balance": spec.get("udp_balance") or UDP_BALANCE_DEFAULT}
 
 
 def spec_path(bond, config_dir=CONFIG_DIR):

@@ -27,7 +27,19 @@ other way (loss near the reference; with no loss at all, about 10 s of echoes) a
 ``hold`` has passed since it left, so a link whose loss toggles every few seconds stays
 out rather than flapping. Dead or alive is not decided here (balance_liveness): a dead
 tunnel leaves at once whatever its quality. The last live tunnel in rotation is never
-taken out for quality: a bad tunnel beats no tunnel.
+taken out for quality: a bad tunnel beats no tunnel; and when every live tunnel is out for
+quality (the last good one died), all of them carry again.
+
+Latency (``latency_cutoff`` seconds, 0 = off; the bond's field, for the modes that spread
+one flow over several tunnels): spreading one flow over tunnels of different delay
+reorders it, so a tunnel whose base RTT exceeds the best tunnel's by more than the cutoff
+leaves. Its base RTT is the least echo RTT over layout.BASE_RTT_WINDOW seconds (BBR's
+min_rtt), so its own queue under load does not push it out, and a jump from 30 to 300 ms
+is seen within that window. It comes back once the fastest echo of every round has stayed
+under layout.LATENCY_RETURN_SHARE of the cutoff above the best base RTT for a whole
+``hold`` (a link whose delay alternates every 2 s stays out: each slow round restarts the
+count). The reference is the best of the tunnels that may carry (in rotation or out for
+latency alone), never one out for loss.
 
 Standard library only: installed on the host for the watchdog.
 """
@@ -37,6 +49,8 @@ __metaclass__ = type
 
 import math
 from collections import deque
+
+from .layout import BASE_RTT_WINDOW, LATENCY_RETURN_SHARE
 
 # Fewer samples than this say nothing about a few percent loss (1 lost of 20 is 5 %):
 # 50 is 2.5 s of the default 20 echoes a round.
@@ -54,8 +68,8 @@ CUSUM_LIMIT = 6.0
 GOOD, BAD = 1 / 3.0, 4 / 3.0
 LEAVE, RETURN = "leave", "return"
 # Reasons, as logged and counted in the metrics.
-DEAD, ALIVE, LOSS, RTT, RECOVERED = "dead", "alive", "loss", "rtt", "recovered"
-REASONS = ((LEAVE, DEAD), (LEAVE, LOSS), (LEAVE, RTT), (RETURN, ALIVE), (RETURN, RECOVERED))
+DEAD, ALIVE, LOSS, RTT, LATENCY, RECOVERED = "dead", "alive", "loss", "rtt", "latency", "recovered"
+REASONS = ((LEAVE, DEAD), (LEAVE, LOSS), (LEAVE, RTT), (LEAVE, LATENCY), (RETURN, ALIVE), (RETURN, RECOVERED))
 
 
 def _median(values):
@@ -67,10 +81,13 @@ def _median(values):
 
 
 class Steering(object):
-    def __init__(self, loss_threshold, loss_window, rtt_factor, rtt_margin, hold, min_samples=MIN_SAMPLES):
+    def __init__(self, loss_threshold, loss_window, rtt_factor, rtt_margin, hold, min_samples=MIN_SAMPLES,
+                 latency_cutoff=0.0):
         self.loss_threshold, self.loss_window = loss_threshold, loss_window
         self.rtt_factor, self.rtt_margin, self.hold = rtt_factor, rtt_margin, hold
-        self.min_samples = min_samples
+        self.min_samples, self.latency_cutoff = min_samples, latency_cutoff
+        self.fastest = {}      # index -> the fastest echo added since the last judge (seconds)
+        self.low_since = {}    # index -> since when every round's fastest echo was low enough to return
         self.samples = {}      # index -> deque of (time, rtt seconds or None)
         self.fresh = {}        # index -> samples added since the last judge (the CUSUM's input)
         self.cusum = {}        # index -> the loss CUSUM's sum
@@ -85,6 +102,8 @@ class Steering(object):
         self.samples.pop(index, None)
         self.fresh.pop(index, None)
         self.cusum.pop(index, None)
+        self.fastest.pop(index, None)
+        self.low_since.pop(index, None)
         self._losses = {}
 
     def add(self, index, now, samples):
@@ -93,7 +112,10 @@ class Steering(object):
         for rtt in samples:
             queue.append((now, rtt))
         self.fresh.setdefault(index, []).extend(samples)
-        keep = max(self.loss_window, self.hold)
+        answered = [rtt for rtt in samples if rtt is not None]
+        if answered:
+            self.fastest[index] = min([min(answered)] + ([self.fastest[index]] if index in self.fastest else []))
+        keep = max(self.loss_window, self.hold, BASE_RTT_WINDOW)
         while queue and now - queue[0][0] > keep:
             queue.popleft()
 
@@ -116,6 +138,11 @@ class Steering(object):
         """Median round-trip time in seconds over the window (None: no answer in it)."""
         return _median([rtt for rtt in self._window(index, now, self.loss_window if seconds is None else seconds)
                         if rtt is not None])
+
+    def base_rtt(self, index, now):
+        """The least echo RTT over BASE_RTT_WINDOW seconds (None: no answer in it)."""
+        answered = [rtt for rtt in self._window(index, now, BASE_RTT_WINDOW) if rtt is not None]
+        return min(answered) if answered else None
 
     def count(self, index, direction, reason):
         key = (index, direction, reason)
@@ -146,6 +173,32 @@ class Steering(object):
             return RTT, "median RTT %.1f ms over %g s, more than %g x the best tunnel's %.1f ms" % (
                 1000 * rtt, seconds, self.rtt_factor, 1000 * best)
         return None
+
+    def _best_base(self, candidates, now):
+        """The best base RTT among the tunnels that may carry: in rotation, or out for
+        latency alone (one out for loss or RTT is no reference)."""
+        bases = [self.base_rtt(index, now) for index in candidates if self.out.get(index, LATENCY) == LATENCY]
+        bases = [base for base in bases if base is not None]
+        return min(bases) if bases else None
+
+    def _latency_problem(self, index, now, best):
+        base = self.base_rtt(index, now)
+        if self.latency_cutoff <= 0 or base is None or best is None or base - best <= self.latency_cutoff:
+            return None
+        samples = self.samples.get(index)
+        if not samples or now - samples[0][0] < BASE_RTT_WINDOW:
+            return None   # a tunnel just up (or back) has too short a history for its fastest echo to mean much
+        return LATENCY, "base RTT %.1f ms (its fastest echo over %g s) exceeds the best tunnel's %.1f ms by more " \
+            "than the latency cutoff of %g ms" % (1000 * base, BASE_RTT_WINDOW, 1000 * best, 1000 * self.latency_cutoff)
+
+    def _latency_recovered(self, index, now, best, fastest):
+        """Out for latency: whether every round's fastest echo has been low enough for a
+        whole hold (a round without an answer, or a slow one, starts the count again)."""
+        if fastest is None or best is None or fastest - best >= LATENCY_RETURN_SHARE * self.latency_cutoff:
+            self.low_since.pop(index, None)
+            return False
+        since = self.low_since.setdefault(index, now)
+        return now - since >= self.hold and now - self.changed_at[index] >= self.hold
 
     def _step(self, index, reference, toward):
         """Adds the tunnel's fresh echoes to its CUSUM; returns the new sum. ``toward`` BAD:
@@ -183,6 +236,8 @@ class Steering(object):
         for index in [index for index in self.fresh if index not in alive]:
             del self.fresh[index]
         best = self._best_rtt(alive, now, self.loss_window)
+        best_base = self._best_base(alive, now)
+        fastest, self.fastest = self.fastest, {}
         references = self._references(alive, now)
         for index in alive:
             if index in self.out:
@@ -190,7 +245,8 @@ class Steering(object):
             problem = self._loss_problem(index, now, references[index])
             if now - self.changed_at.get(index, now - self.hold) < self.hold:
                 continue
-            problem = problem or self._rtt_problem(index, now, self.loss_window, best)
+            problem = (problem or self._rtt_problem(index, now, self.loss_window, best)
+                       or self._latency_problem(index, now, best_base))
             if not problem:
                 continue
             if not [other for other in alive if other != index and other not in self.out]:
@@ -204,20 +260,35 @@ class Steering(object):
                 continue
             # Out of rotation its echoes count toward coming back: as much evidence that its
             # loss is low as it took to leave, and never before a whole hold.
-            if self._step(index, references[index], GOOD) < CUSUM_LIMIT or now - self.changed_at[index] < self.hold:
+            good = self._step(index, references[index], GOOD) >= CUSUM_LIMIT
+            if self.out[index] == LATENCY:
+                if self._latency_recovered(index, now, best_base, fastest.get(index)):
+                    changes.append(self._return(index, now, "its fastest echo within %g ms of the best tunnel's base "
+                                                "RTT %.1f ms every round for %g s" % (
+                                                    1000 * LATENCY_RETURN_SHARE * self.latency_cutoff,
+                                                    1000 * best_base, self.hold)))
                 continue
-            if self._rtt_problem(index, now, self.hold, best_hold):
+            if not good or now - self.changed_at[index] < self.hold:
+                continue
+            if self._rtt_problem(index, now, self.hold, best_hold) or self._latency_problem(index, now, best_base):
                 continue
             lost, judged = self._lost(index, now, self.hold)
             rtt = self.rtt(index, now, self.hold)
-            del self.out[index]
-            self.changed_at[index], self.cusum[index] = now, 0.0
-            self.count(index, RETURN, RECOVERED)
-            changes.append((index, RETURN, RECOVERED, "good for %g s: %d of %d echoes lost (%.1f %%) against the rest "
-                            "of the bond's %.1f %%, median RTT %s" % (
-                                self.hold, lost, judged, 100.0 * lost / (judged or 1), 100 * references[index],
-                                "%.1f ms" % (1000 * rtt) if rtt is not None else "unknown")))
+            changes.append(self._return(index, now, "good for %g s: %d of %d echoes lost (%.1f %%) against the rest "
+                                        "of the bond's %.1f %%, median RTT %s" % (
+                                            self.hold, lost, judged, 100.0 * lost / (judged or 1),
+                                            100 * references[index],
+                                            "%.1f ms" % (1000 * rtt) if rtt is not None else "unknown")))
         return changes
 
+    def _return(self, index, now, detail):
+        del self.out[index]
+        self.low_since.pop(index, None)
+        self.changed_at[index], self.cusum[index] = now, 0.0
+        self.count(index, RETURN, RECOVERED)
+        return index, RETURN, RECOVERED, detail
+
     def in_rotation(self, alive):
-        return sorted(index for index in alive if index not in self.out)
+        """The live tunnels to spread over: those not out for quality, or, when every live
+        one is (the last good tunnel died), all of them: a bad tunnel beats none."""
+        return sorted(index for index in alive if index not in self.out) or sorted(alive)

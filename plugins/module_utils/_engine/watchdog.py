@@ -6,7 +6,7 @@ path from its spec (so a reboot needs nothing else); then, in rounds of about a 
 it pings every tunnel's peer transfer address out of that tunnel's interface (several
 echoes a round, balance_probe) and keeps the nftables map (packet, flowlet) or the
 multipath route (flow) to the tunnels that answer and whose loss and round-trip time are
-good enough (balance_steering). It re-adds a tunnel's routes, and its tbf shaper when the
+good enough, and whose base RTT is within the bond's latency cutoff of the best (steering). It re-adds a tunnel's routes, and its tbf shaper when the
 bond has an egress_rate, when its interface comes back, re-checks everything every few
 seconds, writes the set it spreads over to ``spec.live_path(BOND)`` and
 its figures as metrics (balance_metrics; for a bond with mptcp, also its MPTCP connections
@@ -208,7 +208,8 @@ class Watchdog(object):
         self.verify_every = settings["verify_every"]
         self.health = liveness.Health(settings["down_after"], settings["up_after"])
         self.quality = steering.Steering(settings["loss_threshold"], settings["loss_window"], settings["rtt_factor"],
-                                         settings["rtt_margin"], settings["hold"])
+                                         settings["rtt_margin"], settings["hold"],
+                                         latency_cutoff=bspec.latency_cutoff(spec))
         self.rotation, self.kicks, self.output_errors = [], {}, {}
         self.seen_links, self.spread, self.verified_at, self.live_text = None, None, None, None
         self.round_deadline = None
@@ -539,8 +540,9 @@ def main(argv=None):
                    "bonded.openvpn.balance role): %s" % (args.bond, error))
         notify("STATUS=cannot use the balance spec: %s" % error)
         return EX_CONFIG
-    log(INFO, "bond %s (%s side, balance %s): watching %d tunnels every %.1f s"
-        % (spec["bond"], spec["role"], spec["balance"], len(spec["tunnels"]), watchdog.interval))
+    log(INFO, "bond %s (%s side, balance %s): watching %d tunnels every %.1f s, latency cutoff %s"
+        % (spec["bond"], spec["role"], spec["balance"], len(spec["tunnels"]), watchdog.interval,
+           "%d ms" % spec["latency_cutoff"] if spec.get("latency_cutoff") else "off"))
     if args.once:
         return 0 if watchdog.one_round() else 1
     watchdog.run_forever()

@@ -117,6 +117,9 @@ def _check_bond(bond, hosts, block_count, pool6_given):
     errors += rules.check_choice("balance", bond.get("balance", "packet"), rules.BALANCE_MODES)
     errors += rules.check_weights(bond.get("weights"), tunnels, bond.get("balance", "packet"))
     errors += rules.check_flowlet_gap(bond.get("flowlet_gap"), bond.get("balance", "packet"))
+    errors += rules.check_latency_cutoff(bond.get("latency_cutoff"))
+    errors += rules.check_choice("udp_balance", bond.get("udp_balance", layout.UDP_BALANCE_DEFAULT),
+                                 layout.UDP_BALANCE_MODES)
     errors += rules.check_snat(bond.get("snat", False))
     errors += rules.check_mptcp(bond.get("mptcp", False), tunnels)
     errors += rules.check_shaper(bond.get("shaper"))
@@ -229,6 +232,7 @@ def _bond(bond, pool, hosts, pool6=None):
     planned["remote"] = family.normalized(bond.get("remote") or hosts[bond["server"]])
     planned["underlay_family"] = family.family(bond, hosts)
     planned["weights"] = weights
+    planned["latency_cutoff"] = rules.latency_cutoff(bond)
     for field in rules.NETWORK_FIELDS:
         planned[field] = [str(n) for n in rules.parse_networks(field, bond.get(field, []))[0]]
     planned["block"] = str(shapes.Net(block, BLOCK_PREFIX))
@@ -287,6 +291,8 @@ def _side(bond, role):
         "shaper": bond["shaper"],
         "egress_rate": bond["egress_rate"],
         "flowlet_gap": bond["flowlet_gap"],
+        "latency_cutoff": bond["latency_cutoff"],
+        "udp_balance": bond["udp_balance"],
         "mptcp": bond["mptcp"],
         "weights": bond["weights"],
         "target": bond["target"],

@@ -41,6 +41,8 @@ MIN_NETWORK_PREFIX6 = 16
 # one full-size packet takes more than a second to leave, and 100 Gbit/s is beyond any one
 # tunnel (a userspace tunnel carries about 1 Gbit/s, a DCO one a few).
 EGRESS_RATE_MIN, EGRESS_RATE_MAX = layout.EGRESS_RATE_LIMITS
+# latency_cutoff, milliseconds (0: off); past 10 s of delay difference nothing is bonded.
+LATENCY_CUTOFF_MIN, LATENCY_CUTOFF_MAX = layout.LATENCY_CUTOFF_LIMITS
 
 REQUIRED_FIELDS = ("name", "id", "server", "client", "tunnels", "port")
 OPTIONAL_FIELDS = {
@@ -54,6 +56,8 @@ OPTIONAL_FIELDS = {
     "shaper": None,
     "egress_rate": None,
     "flowlet_gap": None,
+    "latency_cutoff": None,
+    "udp_balance": layout.UDP_BALANCE_DEFAULT,
     "uplinks": None,
     "mptcp": False,
     "underlay_family": None,
@@ -182,6 +186,25 @@ def check_flowlet_gap(gap, balance):
         return ["field 'flowlet_gap': applies to balance flowlet only, and balance is %r; remove it or set "
                 "balance: flowlet" % (balance,)]
     return []
+
+
+def check_latency_cutoff(cutoff):
+    if cutoff is not None and (not is_int(cutoff) or not LATENCY_CUTOFF_MIN <= cutoff <= LATENCY_CUTOFF_MAX):
+        return ["field 'latency_cutoff': must be milliseconds from %d to %d (an integer; 0 turns it off), got %r"
+                % (LATENCY_CUTOFF_MIN, LATENCY_CUTOFF_MAX, cutoff)]
+    return []
+
+
+def latency_cutoff(bond):
+    """The bond's latency cutoff in ms: as given, else the default where one flow is spread
+    over several tunnels (packet, flowlet) and reorders when their delays differ, else 0.
+    Flow mode keeps each flow on one tunnel (no reordering; a slow tunnel still adds its
+    capacity), and with mptcp the kernel's scheduler weighs the subflows by their RTT while
+    a tunnel out of rotation would also lose its subflow."""
+    if bond.get("latency_cutoff") is not None:
+        return bond["latency_cutoff"]
+    spreads = bond.get("balance", "packet") in ("packet", "flowlet") and not bond.get("mptcp")
+    return layout.LATENCY_CUTOFF_DEFAULT if spreads else 0
 
 
 def parse_networks(field, value):

@@ -159,11 +159,14 @@ def _planned_spec(plan):
     flowlet = plan["balance"] == "flowlet"
     return {"balance": plan["balance"], "weights": [t.get("weight") for t in plan.get("tunnel_list") or []],
             "flowlet_gap": (plan.get("flowlet_gap") or layout.FLOWLET_GAP_DEFAULT) if flowlet else None,
-            "mptcp": bool(plan.get("mptcp")), "egress_rate": plan.get("egress_rate")}
+            "mptcp": bool(plan.get("mptcp")), "egress_rate": plan.get("egress_rate"),
+            "latency_cutoff": plan.get("latency_cutoff") or 0,
+            "udp_balance": plan.get("udp_balance") or layout.UDP_BALANCE_DEFAULT}
 
 
 def _spec_checks(bond, client, server, plan, sides):
-    """One mismatch per balance setting (mode, weights, flowlet gap, mptcp, egress rate)
+    """One mismatch per balance setting (mode, weights, flowlet gap, mptcp, egress rate, latency cutoff,
+    UDP balance)
     on which the two ends' data path specs, or a spec and the plan, differ. Ends without a
     readable spec are left to the count and live-set checks."""
     specs = {"client": (client.get("balance") or {}).get("spec"), "server": (server.get("balance") or {}).get("spec")}

@@ -13,6 +13,7 @@ import yaml
 
 from ansible_collections.bonded.openvpn.plugins.module_utils._verify import parity
 from ansible_collections.bonded.openvpn.plugins.module_utils._plan.planner import build_plan
+from ansible_collections.bonded.openvpn.plugins.module_utils._plan import rules
 
 CASES = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "test_parity_cases.yml")))
 FINGERPRINTS = {"client": "AA:AA:AA", "server": "BB:BB:BB"}
@@ -69,7 +70,8 @@ def host_facts(role, tunnels, balance="packet"):
     """A whole healthy tunnel_facts result of one end of bond paris."""
     planned = plan_bond(tunnels)
     spec = {"balance": balance, "weights": [t["weight"] for t in planned["tunnel_list"]], "flowlet_gap": None,
-            "mptcp": False, "egress_rate": None}
+            "mptcp": False, "egress_rate": None, "latency_cutoff": rules.latency_cutoff({"balance": balance}),
+            "udp_balance": "flow"}
     return {
         "config_dir": CONFIG_DIR,
         "host_fingerprint": FINGERPRINTS[role],

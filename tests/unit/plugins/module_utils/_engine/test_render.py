@@ -163,3 +163,43 @@ def test_a_flowlet_gap_outside_its_bounds_is_refused():
         bond["flowlet_gap"] = gap
         with pytest.raises(Exception, match="flowlet_gap"):
             render.render_nft(bond, None)
+
+
+# UDP in packet and flowlet modes: per flow by default (udp_balance).
+
+UDP_HASH = ("ip daddr @peer meta l4proto udp meta mark set jhash ip saddr . ip daddr . udp sport . udp dport "
+            "mod 5 seed 0xb0d map { 0 : 10100, 1 : 10101, 2 : 10100, 3 : 10103, 4 : 10100 } return")
+
+
+@pytest.mark.parametrize("balance", ["packet", "flowlet"])
+def test_a_udp_flow_is_hashed_onto_one_tunnel_in_rotation_before_any_per_packet_rule(balance):
+    from balance_fixtures import spec as make_spec
+    text = render.render_nft(make_spec(balance=balance, flowlet_gap=48 if balance == "flowlet" else None), [0, 1, 3])
+    assert text.count(UDP_HASH) == 2          # prerouting and output
+    for chain in ("prerouting", "output"):
+        body = text.split("chain %s {" % chain)[1].split("\n\t}")[0]
+        later = "numgen inc" if balance == "packet" else "jump steer"
+        assert body.index(UDP_HASH) < body.index(later)
+
+
+def test_udp_balance_packet_stripes_udp_like_tcp():
+    from balance_fixtures import spec as make_spec
+    text = render.render_nft(make_spec(udp_balance="packet"), [0, 1, 3])
+    assert "jhash" not in text and "numgen inc mod 5" in text
+
+
+def test_a_spec_older_than_udp_balance_hashes_udp_per_flow():
+    from balance_fixtures import spec as make_spec
+    old = dict((k, v) for k, v in make_spec().items() if k != "udp_balance")
+    assert UDP_HASH in render.render_nft(old, [0, 1, 3])
+
+
+def test_flow_mode_has_no_udp_rule():
+    from balance_fixtures import spec as make_spec
+    assert "jhash" not in render.render_nft(make_spec(balance="flow"), None)
+
+
+def test_an_unknown_udp_balance_is_refused():
+    from balance_fixtures import spec as make_spec
+    with pytest.raises(Exception, match="udp_balance"):
+        render.render_nft(make_spec(udp_balance="flowlet"), None)
