@@ -29,6 +29,7 @@ except ImportError:       # run as a plain script from lab/lablib
     import wanmodel
 
 KERNEL_MAXLEN = 1 << 16    # what the kernel may hold per queue; our own limit is per link
+RECEIVE_BUDGET = 256       # socket reads between two releases
 
 
 class Link(object):
@@ -80,9 +81,11 @@ class Delayer(object):
                 elif item[2] is not None:     # a packet already: nothing delays it yet
                     self.sock.send(nfqueue.verdict(item[1], item[2]))
 
-    def receive(self):
-        """Reads every waiting packet notice and schedules it."""
-        while True:
+    def receive(self, budget=RECEIVE_BUDGET):
+        """Reads waiting packet notices and schedules them, at most ``budget`` socket reads: a
+        flood that arrives as fast as it is read must not keep release() and the driver's
+        commands waiting (seen: a saturated stage held every packet and answered nothing)."""
+        for dummy in range(budget):
             try:
                 size = self.sock.recv_into(self.buffer)
             except BlockingIOError:

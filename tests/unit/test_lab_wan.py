@@ -181,6 +181,13 @@ def test_a_full_stage_drops_and_counts_instead_of_holding():
     assert stage.links[4701].stats()["full_drops"] == 1
 
 
+def test_a_flood_gives_way_to_releases_after_a_bounded_number_of_reads():
+    stage, sock, clock = make_stage(limit=10000)
+    sock.inbox.extend(packet_notice(4701, packet_id) for packet_id in range(1, 1001))
+    stage.receive(budget=100)
+    assert stage.links[4701].stats()["received"] == 100 and len(sock.inbox) == 900
+
+
 def test_stage_commands_change_a_link_and_report_it():
     stage, dummy, dummy2 = make_stage()
     assert delayer.command(stage, '{"op": "link", "queue": 4701, "delay": 0.05, "jitter": 0.002}') == {"ok": True}
