@@ -569,7 +569,7 @@ def main():
     try:
         module.params["probe"] = bspec.check_probe(module.params["probe"])
     except bspec.SpecError as error:
-        module.fail_json(msg="%s; nothing was changed" % error)
+        module.fail_json(msg="%s; this host's data path was not changed" % error)
     module.exit_json(**converge(module))
 
 
