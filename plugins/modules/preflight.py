@@ -29,8 +29,8 @@ description:
     C(all), C(default) and C(lo) (a bond with IPv6 inside). tun built in, loaded or loadable,
     and C(/dev/net/tun) usable once it is there.
   - Read-only, and needs no package that the install role would install (no C(ip), no
-    C(nft)). It fails listing every problem at once; C(playbooks/site.yml) calls it on every
-    host with C(failed_when=false) and fails once for the whole fleet, before any host changes.
+    C(nft)). It fails listing every problem at once; C(playbooks/site.yml) does not let a
+    problem fail the host, and fails once for the whole fleet, before any host changes.
 version_added: 0.1.0
 author: bonded.openvpn maintainers (@bonded)
 extends_documentation_fragment:
@@ -60,7 +60,7 @@ EXAMPLES = r"""
   bonded.openvpn.preflight:
     sides: "{{ hostvars | bonded.openvpn.host_sides(inventory_hostname) }}"
   register: preflight
-  failed_when: false
+  failed_when: preflight.problems is not defined
 
 - name: Refuse the fleet when any host has a problem
   ansible.builtin.assert:
