@@ -236,9 +236,9 @@ def test_every_problem_is_documented_and_every_documented_message_is_real():
     down = FakeHost(**{"/sys/class/net/eth1/flags": DOWN, "/sys/class/net/wwan0/flags": DOWN})
     down.device_error = "Operation not permitted"
     messages += check(down, sides(uplinks=UPLINKS))[0]
-    messages += check(FakeHost(**{preflight.IPV6_PROC: None}), sides(underlay_family="ipv6", remote="2001:db8::1"))[0]
-    messages += check(FakeHost(**{preflight.DISABLE_IPV6 % "all": "1"}), sides(underlay_family="ipv6",
-                                                                              remote="2001:db8::1"))[0]
+    underlay6 = sides(underlay_family="ipv6", remote="2001:db8::1")
+    messages += check(FakeHost(**{preflight.IPV6_PROC: None}), underlay6)[0]
+    messages += check(FakeHost(**{preflight.DISABLE_IPV6 % "all": "1"}), underlay6)[0]
     templates = _templates()
     assert len(templates) == 8
     for message in messages:
