@@ -52,10 +52,12 @@ description:
     table, say), it puts back the previous specs and watchdog code, brings the kernel back to
     the previous data path, starts again the watchdogs it had stopped, and then fails naming
     the bonds and the error; a watchdog is never left stopped by a failed run.
-  - Before any change, on a client side, resolves the C(remote) it dials and refuses a bond
-    whose routes (the peer's bundle address and networks) would cover that address, since
-    the tunnels' own packets would then go into the tunnels. The planner checks IP
-    addresses; a host name can only be checked on the host.
+  - Before any change, on a client side, resolves the C(remote) it dials and refuses it when
+    a route this host installs into any of its bonds (a peer's bundle or transfer address, a
+    peer's networks) would cover that address, since the tunnels' own packets would then go
+    into the tunnels. The planner checks IP addresses; a host name can only be checked on the
+    host. C(playbooks/site.yml) checks the same in its preflight, before any host changes
+    (M(bonded.openvpn.preflight)); here it guards the module used on its own.
 version_added: 0.1.0
 author: bonded.openvpn maintainers (@bonded)
 requirements:
@@ -196,10 +198,8 @@ kernel_changes:
 """
 
 import importlib
-import ipaddress
 import os
 import pkgutil
-import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -215,6 +215,7 @@ from ansible_collections.bonded.openvpn.plugins.module_utils._engine import spec
 # module; install_engine then installs it on the host as it came.
 from ansible_collections.bonded.openvpn.plugins.module_utils._engine import watchdog as balance_watchdog
 from ansible_collections.bonded.openvpn.plugins.module_utils._host import relay as balance_relay
+from ansible_collections.bonded.openvpn.plugins.module_utils._host import remotes
 from ansible_collections.bonded.openvpn.plugins.module_utils._host.file_journal import FileJournal as Files
 from ansible_collections.bonded.openvpn.plugins.module_utils._host.files import read_bytes as _read
 from ansible_collections.bonded.openvpn.plugins.module_utils._host.systemd_units import SystemdUnits
@@ -296,50 +297,17 @@ def live_set(params, bond):
     return balance_live_set.read(bond, params["run_dir"])
 
 
-def resolve(name, family="ipv4"):
-    """The addresses of ``family`` that ``name`` stands for on this host, as the client's
-    OpenVPN dials it (None: it does not resolve)."""
-    try:
-        infos = socket.getaddrinfo(name, None, socket.AF_INET6 if family == "ipv6" else socket.AF_INET,
-                                   socket.SOCK_DGRAM)
-    except (socket.gaierror, UnicodeError, OSError):
-        return None
-    return sorted(set(ipaddress.ip_address(info[4][0]) for info in infos))
-
-
 def check_remotes(module, sides):
-    """Refuses a client side whose bond would route the address it dials into the bond
-    itself: the tunnels' own packets would then go into the tunnels. The planner checks
-    IP addresses; a host name can only be resolved here, before anything is changed."""
-    for side in sides:
-        if side.get("role") != "client" or not side.get("remote"):
-            continue
-        # Each uplink may dial its own server address: every one is checked.
-        remotes = [side["remote"]] + [u["remote"] for u in side.get("uplinks") or [] if u.get("remote")]
-        for remote in sorted(set(remotes), key=remotes.index):
-            _check_remote(module, side, remote)
-
-
-def _check_remote(module, side, remote):
-    family = side.get("underlay_family") or "ipv4"
-    addresses = resolve(remote, family)
-    if addresses is None:
-        module.warn("bond '%s': field 'remote': %r has no %s address on this host, so it cannot be checked "
-                    "against the bond's routes; the tunnels cannot connect until it resolves"
-                    % (side["bond"], remote, family.replace("ip", "IP")))
-        return
-    fields = [("%s/32" % side["peer_bundle"], "bonded_openvpn_pool", "the peer's bundle address")]
-    if side.get("peer_bundle6"):
-        fields.append(("%s/128" % side["peer_bundle6"], "bonded_openvpn_pool6", "the peer's IPv6 bundle address"))
-    fields += [(network, "server_networks", "a network behind the server") for network in side["peer_networks"]]
-    for destination, field, what in fields:
-        network = ipaddress.ip_network(destination, strict=False)
-        for address in addresses:
-            if address in network:
-                module.fail_json(msg="bond '%s': field '%s': %s (%s) covers %s, the address remote %r resolves "
-                                     "to on this host; the bond would carry its own tunnels. Dial the server at "
-                                     "an address outside the bond's routes or change '%s' (nothing was changed)"
-                                 % (side["bond"], field, destination, what, address, remote, field))
+    """Refuses a client side whose routes (of any bond of this host) would cover an address
+    it dials: the tunnels' own packets would then go into the tunnels. The preflight play of
+    site.yml refuses the same before any host changes; here it guards this module used alone,
+    and only this host's data path is known to be untouched (earlier tasks of the run may
+    have changed its tunnels)."""
+    problems, warnings, dummy = remotes.check(sides)
+    for warning in warnings:
+        module.warn(warning)
+    if problems:
+        module.fail_json(msg="%s (this host's data path was not changed)" % "; ".join(problems))
 
 
 class WithoutPreserved(object):
@@ -601,7 +569,7 @@ def main():
     try:
         module.params["probe"] = bspec.check_probe(module.params["probe"])
     except bspec.SpecError as error:
-        module.fail_json(msg="%s; nothing was changed" % error)
+        module.fail_json(msg="%s; this host's data path was not changed" % error)
     module.exit_json(**converge(module))
 
 

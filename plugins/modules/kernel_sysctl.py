@@ -292,7 +292,7 @@ def apply(module, entries, container):
     blocked = [name for name in pending if entries[name]["error"] and entries[name]["kind"] == "exact"]
     missing = [name for name in sorted(entries)
                if entries[name]["state"] == "missing" and entries[name]["kind"] == "exact"]
-    fail_if_any(module, entries, missing + blocked, container, "nothing was changed")
+    fail_if_any(module, entries, missing + blocked, container, "no sysctl was changed")
     for name in pending:
         entry = entries[name]
         if module.check_mode:

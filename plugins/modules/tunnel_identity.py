@@ -121,7 +121,7 @@ def _make_identity(module, key_path, cert_path):
             "-nodes", "-days", str(module.params["valid_days"]), "-subj", "/CN=%s" % module.params["common_name"],
             "-keyout", tmp_key, "-out", tmp_cert])
         if rc != 0:
-            module.fail_json(msg="openssl could not make the host key in %s: %s; nothing was changed"
+            module.fail_json(msg="openssl could not make the host key in %s: %s; the host key and certificate were left as they were"
                              % (os.path.dirname(key_path), err.strip()))
         # Key first: a run cut off between the two leaves a pair that does not match,
         # which the next run detects (key_matches_certificate) and replaces.
@@ -154,7 +154,7 @@ def _make_tls_crypt(module, path):
     try:
         rc, dummy, err = _run_private(module, [openvpn, "--genkey", "tls-crypt", tmp])
         if rc != 0:
-            module.fail_json(msg="openvpn --genkey tls-crypt failed for %s: %s; nothing was changed"
+            module.fail_json(msg="openvpn --genkey tls-crypt failed for %s: %s; the key was not written"
                              % (path, err.strip()))
         place(module, tmp, path, 0o600)
     finally:
@@ -242,7 +242,7 @@ def main():
         # The name goes into openssl's -subj, where '/', '+' and '=' start new attributes.
         safe_text.shaped("common_name", module.params["common_name"], safe_text.NAME, "a host name", "-subj")
     except safe_text.UnsafeValue as error:
-        module.fail_json(msg="%s; nothing was changed" % error)
+        module.fail_json(msg="%s; no key or certificate was made" % error)
     identity_dir = os.path.dirname(identity_paths(module.params["config_dir"])[0])
     if not os.path.isdir(identity_dir) and not module.check_mode:
         module.fail_json(msg="%s does not exist; apply the bonded.openvpn.install role first" % identity_dir)

@@ -326,7 +326,7 @@ def check_ipv6(module, sides):
     if wanting and not os.path.exists(proc):
         module.fail_json(msg="bond%s %s: the underlay is IPv6, but this host's kernel has no IPv6 (%s is missing: "
                              "booted with ipv6.disable=1?); enable IPv6 on the host, or dial the server over IPv4 "
-                             "(nothing was changed)" % ("s" if len(wanting) > 1 else "", ", ".join("'%s'" % b for b in wanting), proc))
+                             "(no instance was changed)" % ("s" if len(wanting) > 1 else "", ", ".join("'%s'" % b for b in wanting), proc))
 
 
 def check_paths(module, sides, configs):
@@ -336,12 +336,12 @@ def check_paths(module, sides, configs):
         path = config.instance_path(config_dir, name)
         if os.path.lexists(path) and not _is_file(path):
             module.fail_json(msg="instance %s: %s is not a regular file, so its config cannot be written; "
-                                 "move it away and re-run (nothing was changed)" % (name, path))
+                                 "move it away and re-run (no instance was changed)" % (name, path))
     for side in sides:
         directory = os.path.dirname(config.tls_crypt_path(config_dir, side["bond"]))
         if os.path.lexists(directory) and not os.path.isdir(directory):
             module.fail_json(msg="bond '%s': %s is not a directory, so its tls-crypt key has no place; "
-                                 "move it away and re-run (nothing was changed)" % (side["bond"], directory))
+                                 "move it away and re-run (no instance was changed)" % (side["bond"], directory))
 
 
 def plan_units(names, states, configs, pending, written, present):

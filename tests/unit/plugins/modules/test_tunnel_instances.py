@@ -185,7 +185,7 @@ def test_stray_entries_are_reported_and_do_not_block_the_repair(capsys, tree):
 def test_a_directory_where_a_config_belongs_fails_before_any_change(capsys, tree):
     (tree / "instances" / "lab-1.conf").mkdir(parents=True)
     result = run(capsys, tree, 2, rc=1)
-    assert "instance lab-1" in result["msg"] and "nothing was changed" in result["msg"]
+    assert "instance lab-1" in result["msg"] and "(no instance was changed)" in result["msg"]
     assert not (tree / "instances" / "lab-0.conf").exists() and RecordingSystemd.calls == []
 
 
@@ -193,7 +193,7 @@ def test_an_ipv6_underlay_on_a_kernel_without_ipv6_fails_before_any_change(capsy
     monkeypatch.setattr(tunnel_instances, "IPV6_PROC", str(tree / "no-such-file"))
     result = run(capsys, tree, 2, server_address="2001:db8::1", rc=1)
     assert result["msg"].startswith("bond 'lab': the underlay is IPv6, but this host's kernel has no IPv6")
-    assert "nothing was changed" in result["msg"]
+    assert "(no instance was changed)" in result["msg"]
     assert not (tree / "instances").exists() and RecordingSystemd.calls == []
     # An IPv4 bond does not care.
     assert run(capsys, tree, 2)["changed"]

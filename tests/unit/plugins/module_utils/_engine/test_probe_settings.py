@@ -100,7 +100,7 @@ def test_the_module_fails_naming_the_setting_before_changing_anything(name, valu
     result = json.loads(capsys.readouterr().out)
     assert exit_info.value.code == 1 and result["failed"]
     assert "probe setting %r (%s)" % (name, layout.PROBE_LIMITS[name][4]) in result["msg"]
-    assert "nothing was changed" in result["msg"]
+    assert "this host's data path was not changed" in result["msg"]
     assert not list(tmp_path.iterdir())
 
 
