@@ -196,15 +196,11 @@ def check_latency_cutoff(cutoff):
 
 
 def latency_cutoff(bond):
-    """The bond's latency cutoff in ms: as given, else the default where one flow is spread
-    over several tunnels (packet, flowlet) and reorders when their delays differ, else 0.
-    Flow mode keeps each flow on one tunnel (no reordering; a slow tunnel still adds its
-    capacity), and with mptcp the kernel's scheduler weighs the subflows by their RTT while
-    a tunnel out of rotation would also lose its subflow."""
+    """The bond's latency cutoff in ms: as given, else the default (off until the delay
+    bench shows a cutoff holding up on real tunnels; see layout.LATENCY_CUTOFF_DEFAULT)."""
     if bond.get("latency_cutoff") is not None:
         return bond["latency_cutoff"]
-    spreads = bond.get("balance", "packet") in ("packet", "flowlet") and not bond.get("mptcp")
-    return layout.LATENCY_CUTOFF_DEFAULT if spreads else 0
+    return layout.LATENCY_CUTOFF_DEFAULT
 
 
 def parse_networks(field, value):

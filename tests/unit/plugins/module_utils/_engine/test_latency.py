@@ -51,7 +51,7 @@ class DelayLab(object):
 
 
 def dog(tmp_path, lab, **changes):
-    changes.setdefault("latency_cutoff", layout.LATENCY_CUTOFF_DEFAULT)
+    changes.setdefault("latency_cutoff", layout.LATENCY_CUTOFF_SUGGESTED)
     return watchdog.Watchdog(spec(**changes), run=FakeHost(), prober=lab.prober, links=lab.links, clock=lab.clock,
                              run_dir=str(tmp_path))
 
