@@ -150,7 +150,6 @@ def _attributes(module, entry, diffs):
 
 
 def converge_directory(module, entry, diffs):
-    mode = _mode(module, entry)
     path = entry["path"]
     if os.path.isdir(path):
         return _attributes(module, entry, diffs)
@@ -161,13 +160,12 @@ def converge_directory(module, entry, diffs):
     if not module.check_mode:
         uid, gid = entry["ids"]
         os.makedirs(path, 0o755)
-        os.chmod(path, mode)
+        os.chmod(path, entry["bits"])
         os.chown(path, uid, gid)
     return True
 
 
 def converge_file(module, entry, diffs):
-    mode = _mode(module, entry)
     path, content = entry["path"], entry["content"].encode("utf-8")
     old = read_bytes(path)
     if old == content:
@@ -176,7 +174,7 @@ def converge_file(module, entry, diffs):
                       before="" if old is None else old.decode("utf-8", "replace"), after=entry["content"]))
     if not module.check_mode:
         uid, gid = entry["ids"]
-        write_atomic(module, path, content, mode, uid, gid)
+        write_atomic(module, path, content, entry["bits"], uid, gid)
     return True
 
 
@@ -193,7 +191,7 @@ def main():
     )
     entries = module.params["directories"] + module.params["files"]
     for entry in entries:
-        _mode(module, entry)
+        entry["bits"] = _mode(module, entry)
         if not os.path.isabs(entry["path"]):
             module.fail_json(msg="%s: the path must be absolute (nothing was changed)" % entry["path"])
         # Every owner and group is looked up before the first change. Check mode may run
